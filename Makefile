@@ -1,0 +1,51 @@
+# kiwi-like developer entry points. The README's two commands are `make image` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+TARGET_DIR ?= build/default-image
+PROFILE ?= oem
+
+# Host tools from Debian that kiwi-like and its tests call.
+HOST_PACKAGES := trang
+
+.PHONY: setup host-tools venv image test test-fast lint clean
+
+setup: host-tools venv
+
+host-tools:
+	@missing=$$(for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing host tools: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(BIN)/kiwi-ng
+
+$(BIN)/kiwi-ng: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# README command 1: build the default image (Debian 12 from the host's apt sources).
+image: setup
+	$(BIN)/kiwi-ng --profile $(PROFILE) system build \
+		--description descriptions/debian/bookworm-jeos --target-dir $(TARGET_DIR)
+
+# README command 2: the whole test suite, as CI runs it.
+test: setup lint
+	$(BIN)/pytest -q
+
+# The quick suite: no QEMU boots, no Debian archive.
+test-fast: setup
+	$(BIN)/pytest -q -m "not boot and not network"
+
+lint: setup
+	$(BIN)/ruff check kiwi_like tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+include schema/Makefile.inc

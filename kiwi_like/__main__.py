@@ -1,0 +1,3 @@
+from kiwi_like.cli.main import run
+
+run()

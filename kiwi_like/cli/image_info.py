@@ -1,0 +1,145 @@
+"""`image info`: show what a description resolves to."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kiwi_like.cli.command import Command
+from kiwi_like.cli.options import (
+    GLOBAL_HELP,
+    GLOBAL_USAGE,
+    OVERRIDE_HELP,
+    OVERRIDE_USAGE,
+    build_options,
+)
+from kiwi_like.description import ResolvedBuild, load_build
+from kiwi_like.description.uri import redact
+from kiwi_like.errors import CommandLineError
+from kiwi_like.runtime_config import load_runtime_config
+
+USAGE = f"""usage: kiwi-ng image info -h | --help
+       kiwi-ng image info --description=<directory>
+           [--format=<format>] [--list-profiles]
+{OVERRIDE_USAGE}
+{GLOBAL_USAGE}
+
+options:
+  --description=<directory>      the image description directory
+  --format=<format>              text (default) or json
+  --list-profiles                print the profiles the description defines
+{OVERRIDE_HELP}
+{GLOBAL_HELP}
+"""
+
+
+def build_to_dict(build: ResolvedBuild) -> dict[str, Any]:
+    """The resolved build as plain data. Passwords are never part of it."""
+    preferences = build.preferences
+    build_type = build.build_type
+    return {
+        "name": build.name,
+        "displayname": build.description.displayname,
+        "version": build.version,
+        "schemaversion": build.description.schemaversion,
+        "description_file": str(build.description.file),
+        "arch": build.arch,
+        "packagemanager": preferences.packagemanager,
+        "profiles": list(build.profiles),
+        "type": dict(build_type.attributes),
+        "bootloader": dict(build_type.bootloader.attributes) if build_type.bootloader else None,
+        "oemconfig": dict(build_type.oemconfig),
+        "containerconfig": (
+            build_type.containerconfig.to_dict() if build_type.containerconfig else None
+        ),
+        "repositories": [
+            {
+                "source": redact(repository.source),
+                "type": repository.type,
+                "alias": repository.alias,
+                "priority": repository.priority,
+                "imageinclude": repository.imageinclude,
+                "distribution": repository.distribution,
+                "components": list(repository.components),
+                "package_gpgcheck": repository.package_gpgcheck,
+                "repository_gpgcheck": repository.repository_gpgcheck,
+                "signing_keys": list(repository.signing_keys),
+            }
+            for repository in build.repositories
+        ],
+        "packages": {
+            "bootstrap": list(build.packages.bootstrap),
+            "image": list(build.packages.image),
+            "delete": list(build.packages.delete),
+            "uninstall": list(build.packages.uninstall),
+            "collections": list(build.packages.collections),
+            "ignore": list(build.packages.ignore),
+        },
+        "archives": [archive.name for archive in build.archives],
+        "files": [{"name": f.name, "target": f.target} for f in build.files],
+        "users": [
+            {
+                "name": user.name,
+                "groups": list(user.groups),
+                "home": user.home_directory,
+                "shell": user.shell,
+                "id": user.id,
+            }
+            for user in build.users
+        ],
+        "locale": preferences.locale,
+        "timezone": preferences.timezone,
+        "keytable": preferences.keytable,
+        "release_version": preferences.release_version,
+    }
+
+
+def _text(data: dict[str, Any]) -> str:
+    type_attributes = " ".join(f"{k}={v}" for k, v in data["type"].items() if k != "image")
+    lines = [
+        f"name:            {data['name']}",
+        f"version:         {data['version']} (schema {data['schemaversion']})",
+        f"arch:            {data['arch']}",
+        f"package manager: {data['packagemanager']}",
+        f"profiles:        {', '.join(data['profiles']) or '-'}",
+        f"type:            {data['type']['image']} {type_attributes}".rstrip(),
+        f"locale:          {data['locale'] or '-'}",
+        f"timezone:        {data['timezone'] or '-'}",
+        f"keytable:        {data['keytable'] or '-'}",
+        "repositories:",
+    ]
+    for repository in data["repositories"]:
+        suite = " ".join(filter(None, [repository["distribution"], *repository["components"]]))
+        lines.append(f"  {repository['type']:<8} {repository['source']} {suite}".rstrip())
+    for kind, names in data["packages"].items():
+        if names:
+            lines.append(f"{kind + ' packages:':<17}{' '.join(names)}")
+    if data["archives"]:
+        lines.append(f"archives:        {' '.join(data['archives'])}")
+    for user in data["users"]:
+        lines.append(
+            f"user:            {user['name']} home={user['home']} groups={','.join(user['groups'])}"
+        )
+    return "\n".join(lines)
+
+
+def run(args: dict[str, Any]) -> int:
+    output_format = args.get("--format") or "text"
+    if output_format not in ("text", "json"):
+        raise CommandLineError(f"--format must be text or json, not '{output_format}'")
+    config = load_runtime_config(args.get("--config"))
+    build = load_build(args["--description"], build_options(args), config, args.get("--kiwi-file"))
+    if args.get("--list-profiles"):
+        for profile in build.description.profiles:
+            marker = "*" if profile.name in build.profiles else " "
+            print(f"{marker} {profile.name:<20} {profile.description}")
+        return 0
+    data = build_to_dict(build)
+    if output_format == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        print(_text(data))
+    return 0
+
+
+COMMAND = Command(usage=USAGE, run=run)

@@ -1,0 +1,115 @@
+"""Option grammar shared by the commands that read a description.
+
+kiwi-ng puts --profile, --type and friends before the service name; users
+also write them after the command, so every command accepts both places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kiwi_like.description.overrides import BuildOptions
+
+REPO_SYNTAX = (
+    "source,type,alias,priority,imageinclude,package_gpgcheck,{signing_keys},"
+    "components,distribution,repo_gpgcheck,repo_sourcetype"
+)
+
+# Options accepted both before the service and after the command.
+GLOBAL_USAGE = """\
+           [--profile=<name>...] [--type=<build_type>] [--target-arch=<name>]
+           [--config=<configfile>] [--kiwi-file=<kiwifile>]
+           [--logfile=<filename>] [--debug] [--color-output]
+           [--shared-cache-dir=<directory>] [--temp-dir=<directory>]"""
+
+OVERRIDE_USAGE = f"""\
+           [--ignore-repos] [--ignore-repos-used-for-build]
+           [--set-repo=<{REPO_SYNTAX}>]
+           [--set-repo-credentials=<user:pass_or_filename>]
+           [--add-repo=<{REPO_SYNTAX}>...]
+           [--add-repo-credentials=<user:pass_or_filename>...]
+           [--add-package=<name>...] [--add-bootstrap-package=<name>...]
+           [--delete-package=<name>...]
+           [--set-type-attr=<attribute=value>...]
+           [--set-release-version=<version>]
+           [--set-container-tag=<name>] [--set-container-derived-from=<uri>]
+           [--add-container-label=<label>...]"""
+
+OVERRIDE_HELP = """\
+  --ignore-repos                 ignore all repositories of the description
+  --ignore-repos-used-for-build  ignore all repositories except imageinclude="true" ones
+  --set-repo=<...>               replace the first repository (kiwi-ng comma syntax)
+  --add-repo=<...>               add a repository (kiwi-ng comma syntax)
+  --add-package=<name>           install this package too
+  --add-bootstrap-package=<name> bootstrap this package too
+  --delete-package=<name>        delete this package at the end of prepare
+  --set-type-attr=<attr=value>   set an attribute of the selected build type
+  --set-release-version=<v>      set the distribution release version
+  --set-container-tag=<name>     set the container tag
+  --set-container-derived-from=<uri>  set the base image of a container
+  --add-container-label=<label>  add a container label (name=value)"""
+
+GLOBAL_HELP = """\
+  --profile=<name>               select a profile (repeatable)
+  --type=<build_type>            select the build type (default: the primary one)
+  --target-arch=<name>           build for this architecture (default: the host's)
+  --config=<configfile>          runtime configuration file (YAML)
+  --kiwi-file=<kiwifile>         description file name inside the description directory
+  --logfile=<filename>           write the full log to this file
+  --debug                        print debug messages
+  --color-output                 accepted for kiwi-ng compatibility
+  --shared-cache-dir=<directory> package cache shared between builds
+  --temp-dir=<directory>         directory for temporary files"""
+
+LIST_OPTIONS = (
+    "--profile",
+    "--add-repo",
+    "--add-repo-credentials",
+    "--add-package",
+    "--add-bootstrap-package",
+    "--delete-package",
+    "--set-type-attr",
+    "--add-container-label",
+)
+
+
+def merge(global_args: Mapping[str, Any], command_args: Mapping[str, Any]) -> dict[str, Any]:
+    """Combine the options given before the service with those after the command."""
+    merged = dict(global_args)
+    for key, value in command_args.items():
+        before = merged.get(key)
+        if isinstance(value, list):
+            merged[key] = [*(before or []), *value] if isinstance(before, list) else value
+        elif value not in (None, False) or key not in merged:
+            merged[key] = value
+    return merged
+
+
+def _list(args: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value: Sequence[str] | str | None = args.get(key)
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def build_options(args: Mapping[str, Any]) -> BuildOptions:
+    return BuildOptions(
+        profiles=_list(args, "--profile"),
+        build_type=args.get("--type"),
+        target_arch=args.get("--target-arch"),
+        set_repo=args.get("--set-repo"),
+        set_repo_credentials=args.get("--set-repo-credentials"),
+        add_repos=_list(args, "--add-repo"),
+        add_repo_credentials=_list(args, "--add-repo-credentials"),
+        ignore_repos=bool(args.get("--ignore-repos")),
+        ignore_repos_used_for_build=bool(args.get("--ignore-repos-used-for-build")),
+        add_packages=_list(args, "--add-package"),
+        add_bootstrap_packages=_list(args, "--add-bootstrap-package"),
+        delete_packages=_list(args, "--delete-package"),
+        set_type_attrs=_list(args, "--set-type-attr"),
+        set_release_version=args.get("--set-release-version"),
+        set_container_tag=args.get("--set-container-tag"),
+        set_container_derived_from=args.get("--set-container-derived-from"),
+        add_container_labels=_list(args, "--add-container-label"),
+    )

@@ -1,0 +1,112 @@
+"""Command-line overrides of a description, parsed from kiwi-ng's option syntax."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kiwi_like.description.model import Repository
+from kiwi_like.errors import CommandLineError
+
+REPOSITORY_TYPES = ("apt-deb", "rpm-md", "yast2", "rpm-dir", "deb-dir", "apt-rpm", "mdns")
+REPO_FIELDS = (
+    "source",
+    "type",
+    "alias",
+    "priority",
+    "imageinclude",
+    "package_gpgcheck",
+    "signing_keys",
+    "components",
+    "distribution",
+    "repo_gpgcheck",
+    "repo_sourcetype",
+)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything the command line says about the build besides the description."""
+
+    profiles: tuple[str, ...] = ()
+    build_type: str | None = None
+    target_arch: str | None = None
+    set_repo: str | None = None
+    set_repo_credentials: str | None = None
+    add_repos: tuple[str, ...] = ()
+    add_repo_credentials: tuple[str, ...] = ()
+    ignore_repos: bool = False
+    ignore_repos_used_for_build: bool = False
+    add_packages: tuple[str, ...] = ()
+    add_bootstrap_packages: tuple[str, ...] = ()
+    delete_packages: tuple[str, ...] = ()
+    set_type_attrs: tuple[str, ...] = ()
+    set_release_version: str | None = None
+    set_container_tag: str | None = None
+    set_container_derived_from: str | None = None
+    add_container_labels: tuple[str, ...] = ()
+
+
+def _flag(option: str, name: str, value: str) -> bool | None:
+    if value == "":
+        return None
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise CommandLineError(f"{option}: {name} must be true or false, not '{value}'")
+
+
+def parse_repository(option: str, text: str) -> Repository:
+    """Parse `source,type,alias,priority,imageinclude,package_gpgcheck,{keys},
+    components,distribution,repo_gpgcheck,repo_sourcetype` (trailing fields optional)."""
+    values = text.split(",")
+    if len(values) > len(REPO_FIELDS):
+        raise CommandLineError(f"{option}: too many fields, expected {','.join(REPO_FIELDS)}")
+    fields = dict.fromkeys(REPO_FIELDS, "") | dict(zip(REPO_FIELDS, values, strict=False))
+    if not fields["source"]:
+        raise CommandLineError(f"{option}: the source URI is missing")
+    repo_type = fields["type"]
+    if repo_type and repo_type not in REPOSITORY_TYPES:
+        raise CommandLineError(
+            f"{option}: unknown repository type '{repo_type}' "
+            f"(one of {', '.join(REPOSITORY_TYPES)})"
+        )
+    priority = fields["priority"]
+    if priority and not priority.lstrip("-").isdigit():
+        raise CommandLineError(f"{option}: priority must be a number, not '{priority}'")
+    keys = fields["signing_keys"]
+    if keys and not (keys.startswith("{") and keys.endswith("}")):
+        raise CommandLineError(f"{option}: signing keys must be written as {{key1;key2}}")
+    return Repository(
+        source=fields["source"],
+        original_source=fields["source"],
+        type=repo_type,
+        alias=fields["alias"] or None,
+        priority=int(priority) if priority else None,
+        imageinclude=_flag(option, "imageinclude", fields["imageinclude"]) or False,
+        package_gpgcheck=_flag(option, "package_gpgcheck", fields["package_gpgcheck"]),
+        signing_keys=tuple(k for k in keys.strip("{}").split(";") if k),
+        components=tuple(fields["components"].split()),
+        distribution=fields["distribution"] or None,
+        repository_gpgcheck=_flag(option, "repo_gpgcheck", fields["repo_gpgcheck"]),
+        sourcetype=fields["repo_sourcetype"] or None,
+    )
+
+
+def with_credentials(option: str, repository: Repository, credentials: str | None) -> Repository:
+    """Apply `user:password` or a file holding that, as kiwi-ng's --*-repo-credentials do."""
+    if not credentials:
+        return repository
+    path = Path(credentials)
+    if ":" not in credentials and path.is_file():
+        credentials = path.read_text(encoding="utf-8").strip()
+    if ":" not in credentials:
+        raise CommandLineError(f"{option}: expected user:password or a file containing that")
+    user, password = credentials.split(":", 1)
+    return replace(repository, username=user, password=password)
+
+
+def parse_assignment(option: str, text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise CommandLineError(f"{option}: expected attribute=value, got '{text}'")
+    return name, value

@@ -1,0 +1,49 @@
+"""Translate repository source URIs into what a package manager can use."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from kiwi_like.errors import DescriptionError
+
+HOST_SOURCES = "host://"
+REMOTE_SCHEMES = ("http", "https", "ftp")
+
+
+def translate(source: str, description_dir: Path, obs_download_url: str | None) -> str:
+    """Return the source as a remote URL or a `dir://` absolute path."""
+    scheme = source.split("://", 1)[0] if "://" in source else ""
+    rest = source[len(scheme) + 3 :]
+    if scheme in REMOTE_SCHEMES:
+        if not urlsplit(source).netloc:
+            raise DescriptionError(f"repository source '{redact(source)}' has no host name")
+        return source
+    if scheme in ("file", "dir"):
+        if not rest.startswith("/"):
+            raise DescriptionError(f"repository source '{source}' must be an absolute path")
+        return "dir://" + rest
+    if scheme == "this":
+        return "dir://" + str((description_dir / rest).resolve())
+    if scheme == "obs":
+        if not obs_download_url:
+            raise DescriptionError(
+                f"repository source '{source}' needs obs.download_url in the runtime config"
+            )
+        return f"{obs_download_url}/{re.sub(r':(?!/)', ':/', rest.strip('/'))}"
+    raise DescriptionError(
+        f"repository source '{redact(source)}': unsupported URI scheme "
+        "(use http, https, ftp, file, dir, this, obs or host)"
+    )
+
+
+def redact(uri: str) -> str:
+    """Hide a password given in a URI's user-info part."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = f"{parts.username}:***@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))

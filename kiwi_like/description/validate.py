@@ -1,0 +1,90 @@
+"""Validate a description tree against the shipped schema.
+
+RelaxNG (lxml) gives the verdict; when it rejects, the XSD generated from the
+same source (xmlschema) is asked as well because its messages name the
+offending value, which libxml2's RelaxNG messages often do not.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import xmlschema
+from lxml import etree
+
+from kiwi_like.description.xmlload import LoadedXml
+from kiwi_like.errors import DescriptionError
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+RNG_FILE = SCHEMA_DIR / "kiwi-like.rng"
+XSD_FILE = SCHEMA_DIR / "kiwi-like.xsd"
+
+
+@functools.cache
+def relaxng() -> etree.RelaxNG:
+    return etree.RelaxNG(etree.parse(str(RNG_FILE)))
+
+
+@functools.cache
+def xsd() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(XSD_FILE))
+
+
+def rng_errors(root: etree._Element) -> list[tuple[int | None, str, str]]:
+    """(line, element path, message) for each RelaxNG complaint; empty if valid."""
+    schema = relaxng()
+    if schema.validate(root):
+        return []
+    return [(entry.line, entry.path, entry.message) for entry in schema.error_log]
+
+
+def xsd_errors(root: etree._Element) -> list[tuple[int | None, str, str]]:
+    """(line, element path, message) for each XSD complaint; empty if valid.
+
+    A misplaced child is reported at the child itself, not at its parent.
+    """
+    errors = []
+    for error in xsd().iter_errors(root):
+        element = error.elem if isinstance(error.elem, etree._Element) else None
+        child = getattr(error, "invalid_child", None)
+        if isinstance(child, etree._Element):
+            element = child
+        if element is not None:
+            path = element.getroottree().getpath(element)
+            errors.append((element.sourceline, path, error.reason or str(error.message)))
+        else:
+            errors.append((error.sourceline, error.path or "", error.reason or str(error.message)))
+    return errors
+
+
+def validate(loaded: LoadedXml) -> None:
+    """Raise a DescriptionError for the first schema violation."""
+    root = loaded.root
+    rng = rng_errors(root)
+    if not rng:
+        return
+    element = _element_at(root, rng[0][1])
+    message = rng[0][2]
+    for _line, path, reason in xsd_errors(root):
+        found = _element_at(root, path)
+        if found is not None:
+            element, message = found, reason
+            break
+    if element is None:
+        raise DescriptionError(
+            f"schema violation: {message}", file=str(loaded.file), line=rng[0][0]
+        )
+    raise loaded.error(element, f"element <{element.tag}>: {message}")
+
+
+def _element_at(root: etree._Element, path: str) -> etree._Element | None:
+    if not path:
+        return None
+    try:
+        found = root.getroottree().xpath(path)
+    except etree.XPathError:
+        return None
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return found[0]
+    return None
