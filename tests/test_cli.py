@@ -68,9 +68,10 @@ def test_global_options_before_and_after_the_command(kiwi, write_description):
 def test_text_summary(kiwi, write_description):
     result = kiwi("image", "info", "--description", str(write_description(MINIMAL)))
     assert result.code == 0
-    assert "name:            minimal" in result.out
-    assert "oem filesystem=ext4 firmware=efi" in result.out
-    assert "http://mirror.example/debian bookworm main contrib" in result.out
+    assert "name:               minimal\n" in result.out
+    assert "type:               oem filesystem=ext4 firmware=efi\n" in result.out
+    assert "repository:         apt-deb http://mirror.example/debian bookworm main contrib\n" in result.out
+    assert "bootstrap packages: apt\n" in result.out
 
 
 def test_bad_format(kiwi, write_description):

@@ -96,31 +96,29 @@ def build_to_dict(build: ResolvedBuild) -> dict[str, Any]:
 
 def _text(data: dict[str, Any]) -> str:
     type_attributes = " ".join(f"{k}={v}" for k, v in data["type"].items() if k != "image")
-    lines = [
-        f"name:            {data['name']}",
-        f"version:         {data['version']} (schema {data['schemaversion']})",
-        f"arch:            {data['arch']}",
-        f"package manager: {data['packagemanager']}",
-        f"profiles:        {', '.join(data['profiles']) or '-'}",
-        f"type:            {data['type']['image']} {type_attributes}".rstrip(),
-        f"locale:          {data['locale'] or '-'}",
-        f"timezone:        {data['timezone'] or '-'}",
-        f"keytable:        {data['keytable'] or '-'}",
-        "repositories:",
+    rows = [
+        ("name", data["name"]),
+        ("version", f"{data['version']} (schema {data['schemaversion']})"),
+        ("arch", data["arch"]),
+        ("package manager", data["packagemanager"]),
+        ("profiles", ", ".join(data["profiles"]) or "-"),
+        ("type", f"{data['type']['image']} {type_attributes}".rstrip()),
+        ("locale", data["locale"] or "-"),
+        ("timezone", data["timezone"] or "-"),
+        ("keytable", data["keytable"] or "-"),
     ]
     for repository in data["repositories"]:
         suite = " ".join(filter(None, [repository["distribution"], *repository["components"]]))
-        lines.append(f"  {repository['type']:<8} {repository['source']} {suite}".rstrip())
-    for kind, names in data["packages"].items():
-        if names:
-            lines.append(f"{kind + ' packages:':<17}{' '.join(names)}")
+        rows.append(("repository", f"{repository['type']} {repository['source']} {suite}".rstrip()))
+    rows += [
+        (f"{kind} packages", " ".join(names)) for kind, names in data["packages"].items() if names
+    ]
     if data["archives"]:
-        lines.append(f"archives:        {' '.join(data['archives'])}")
+        rows.append(("archives", " ".join(data["archives"])))
     for user in data["users"]:
-        lines.append(
-            f"user:            {user['name']} home={user['home']} groups={','.join(user['groups'])}"
-        )
-    return "\n".join(lines)
+        groups = ",".join(user["groups"]) or "-"
+        rows.append(("user", f"{user['name']} home={user['home']} groups={groups}"))
+    return "\n".join(f"{label + ':':<20}{value}" for label, value in rows)
 
 
 def run(args: dict[str, Any]) -> int:

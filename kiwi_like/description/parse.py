@@ -95,11 +95,15 @@ class _Parser:
 
     def description(self, warnings: tuple[str, ...]) -> Description:
         root = self.root
-        meta = {}
-        description = root.find("description")
-        if description is not None:
-            meta = {str(c.tag): _text(c) or "" for c in description if isinstance(c.tag, str)}
-            meta["type"] = description.get("type", "system")
+        # The schema lets <image> children come in any order, so "exactly one
+        # <description>" is checked here.
+        descriptions = _children(root, "description")
+        if len(descriptions) != 1:
+            problem = "is missing" if not descriptions else "appears more than once"
+            raise self.loaded.error(root, f"element <image>: <description> {problem}")
+        description = descriptions[0]
+        meta = {str(c.tag): _text(c) or "" for c in description if isinstance(c.tag, str)}
+        meta["type"] = description.get("type", "system")
         result = Description(
             file=self.loaded.file,
             name=root.get("name", ""),

@@ -1,0 +1,55 @@
+"""`pip install .` gives working kiwi-like and kiwi-ng commands, schema included."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_pip_install_into_a_fresh_venv(tmp_path):
+    venv = tmp_path / "venv"
+    # The dependencies come from this interpreter, so the test needs no package index.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(REPO),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
+    for command in ("kiwi-like", "kiwi-ng"):
+        result = subprocess.run(
+            [
+                str(venv / "bin" / command),
+                "--profile",
+                "docker",
+                "image",
+                "info",
+                "--description",
+                str(REPO / "descriptions/debian/bookworm-jeos"),
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["type"]["image"] == "docker"
+    installed_schema = list(
+        (venv / "lib").glob("python3*/site-packages/kiwi_like/schema/kiwi-like.rng")
+    )
+    assert installed_schema, "the schema must be installed with the package"
