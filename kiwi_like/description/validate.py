@@ -7,6 +7,7 @@ offending value, which libxml2's RelaxNG messages often do not.
 
 from __future__ import annotations
 
+import copy
 import functools
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def xsd_errors(root: etree._Element) -> list[tuple[int | None, str, str]]:
 
     A misplaced child is reported at the child itself, not at its parent.
     """
+    # xmlschema counts comments as child elements of simple-content elements;
+    # validate a comment-free copy (element paths and lines stay the same).
+    root = copy.deepcopy(root)
+    etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     errors = []
     for error in xsd().iter_errors(root):
         element = error.elem if isinstance(error.elem, etree._Element) else None
