@@ -17,6 +17,7 @@ from kiwi_like.errors import ConfigError
 SEARCH_PATH = (Path("~/.config/kiwi-like/config.yml"), Path("/etc/kiwi-like.yml"))
 CHECKSUM_ALGORITHMS = ("sha256", "sha512", "md5")
 COMPRESSIONS = ("xz", "zstd", "gzip", "none")
+KNOWN_SECTIONS = {"obs", "apt", "cache", "xz", "container", "checksum", "bundle"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,12 @@ def _section(path: Path, data: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
+def _flag(path: Path, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"runtime config {path}: {key} must be true or false")
+    return value
+
+
 def _choice(path: Path, key: str, value: object, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"runtime config {path}: {key} must be one of {', '.join(allowed)}")
@@ -79,7 +86,11 @@ def _from_mapping(path: Path, data: dict[str, Any]) -> RuntimeConfig:
     defaults = RuntimeConfig()
 
     def local_path(value: object, default: Path) -> Path:
-        return default if value is None else (base / str(value)).resolve()
+        return default if value is None else (base / Path(str(value)).expanduser()).resolve()
+
+    unknown = sorted(set(data) - KNOWN_SECTIONS)
+    if unknown:
+        raise ConfigError(f"runtime config {path}: unknown section(s): {', '.join(unknown)}")
 
     obs = _section(path, data, "obs")
     apt = _section(path, data, "apt")
@@ -105,5 +116,5 @@ def _from_mapping(path: Path, data: dict[str, Any]) -> RuntimeConfig:
         checksum_algorithm=_choice(
             path, "checksum.algorithm", checksum.get("algorithm", "sha256"), CHECKSUM_ALGORITHMS
         ),
-        bundle_compress=bool(bundle.get("compress", False)),
+        bundle_compress=_flag(path, "bundle.compress", bundle.get("compress", False)),
     )

@@ -70,7 +70,10 @@ def test_text_summary(kiwi, write_description):
     assert result.code == 0
     assert "name:               minimal\n" in result.out
     assert "type:               oem filesystem=ext4 firmware=efi\n" in result.out
-    assert "repository:         apt-deb http://mirror.example/debian bookworm main contrib\n" in result.out
+    assert (
+        "repository:         apt-deb http://mirror.example/debian bookworm main contrib\n"
+        in result.out
+    )
     assert "bootstrap packages: apt\n" in result.out
 
 

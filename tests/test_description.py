@@ -105,7 +105,9 @@ def test_repository_overrides(write_description):
     assert [r.distribution for r in replaced.repositories] == ["stable", "bookworm-updates"]
     host = build(directory, ignore_repos=True)
     expected = read_host_sources(CONFIG.host_apt_sources)
-    assert [r.alias for r in host.repositories] == [f"host-{n}" for n in range(1, len(expected) + 1)]
+    assert [r.alias for r in host.repositories] == [
+        f"host-{n}" for n in range(1, len(expected) + 1)
+    ]
     assert [r.source for r in host.repositories] == [s.uri for s in expected]
 
 
@@ -189,3 +191,29 @@ def test_resolved_build_is_immutable(write_description):
         resolved.arch = "s390x"
     with pytest.raises(TypeError):
         resolved.build_type.attributes["image"] = "iso"
+
+
+def test_architecture_aliases(write_description):
+    xml = PROFILED.replace('arch="x86_64"', 'arch="amd64"').replace(
+        'arch="aarch64"', 'arch="arm64"'
+    )
+    directory = write_description(xml)
+    assert "x86-only" in build(directory, target_arch="x86_64").packages.image
+    assert build(directory, profiles=("arm",), target_arch="aarch64").profiles == ("arm",)
+    assert build(directory, profiles=("arm",), target_arch="arm64").arch == "aarch64"
+
+
+def test_type_option_prefers_the_primary_of_that_name(write_description):
+    xml = MINIMAL.replace(
+        '<type image="iso"/>', '<type image="iso"/><type image="iso" primary="true" volid="TWO"/>'
+    )
+    assert build(write_description(xml), build_type="iso").build_type.get("volid") == "TWO"
+
+
+def test_host_sources_keep_the_alias_as_prefix(write_description):
+    xml = MINIMAL.replace(
+        '<source path="http://mirror.example/debian"/>\n    </repository>\n    <repository type="apt-deb" imageinclude',
+        '<source path="host://"/>\n    </repository>\n    <repository type="apt-deb" imageinclude',
+    ).replace('distribution="bookworm" components="main contrib"', 'alias="debian"')
+    aliases = [r.alias for r in build(write_description(xml)).repositories]
+    assert aliases[0] == "debian-1" and aliases[-1] is None

@@ -50,6 +50,8 @@ def test_user_config_is_found(monkeypatch, tmp_path):
         ("- a\n- b\n", "top level must be a mapping"),
         ("checksum:\n  algorithm: crc32\n", "checksum.algorithm must be one of"),
         ("obs:\n  download_url: [\n", r"kiwi.yml:\d+: invalid YAML"),
+        ("bundle:\n  compress: 'false'\n", "bundle.compress must be true or false"),
+        ("obs:\n  download_url: x\nxx: 1\n", "unknown section"),
     ],
 )
 def test_bad_config(tmp_path, text, message):

@@ -22,6 +22,7 @@ DESCRIPTION_DIR = Path("/srv/descriptions/x")
         ("file:///srv/repo", "dir:///srv/repo"),
         ("dir:///srv/repo", "dir:///srv/repo"),
         ("this://repo", "dir:///srv/descriptions/x/repo"),
+        ("/srv/local-rpms", "dir:///srv/local-rpms"),
         ("obs://openSUSE:Leap:15.5/standard", "http://obs.example/r/openSUSE:/Leap:/15.5/standard"),
         (
             "obs://Virtualization:/Appliances/images",
@@ -38,7 +39,7 @@ def test_translate(source, expected):
     [
         ("obs://a/b", "needs obs.download_url"),
         ("gopher://x.example/", "unsupported URI scheme"),
-        ("/srv/repo", "unsupported URI scheme"),
+        ("obsrepositories:/", "Open Build Service"),
         ("file://relative/path", "must be an absolute path"),
         ("http:///path-only", "has no host name"),
     ],

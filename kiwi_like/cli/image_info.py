@@ -98,6 +98,7 @@ def _text(data: dict[str, Any]) -> str:
     type_attributes = " ".join(f"{k}={v}" for k, v in data["type"].items() if k != "image")
     rows = [
         ("name", data["name"]),
+        ("release version", data["release_version"] or "-"),
         ("version", f"{data['version']} (schema {data['schemaversion']})"),
         ("arch", data["arch"]),
         ("package manager", data["packagemanager"]),
@@ -118,7 +119,8 @@ def _text(data: dict[str, Any]) -> str:
     for user in data["users"]:
         groups = ",".join(user["groups"]) or "-"
         rows.append(("user", f"{user['name']} home={user['home']} groups={groups}"))
-    return "\n".join(f"{label + ':':<20}{value}" for label, value in rows)
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
 
 
 def run(args: dict[str, Any]) -> int:

@@ -18,8 +18,7 @@ from kiwi_like.log import log, setup_logging
 USAGE = f"""kiwi-like: build bootable appliances from KIWI NG image descriptions
 
 usage: kiwi-ng -h | --help
-       kiwi-ng
-{options.GLOBAL_USAGE}
+       kiwi-ng {options.GLOBAL_USAGE.strip()}
            (image|system|result) <command> [<args>...]
        kiwi-ng -v | --version
        kiwi-ng help

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from kiwi_like.description.xmlload import LoadedXml
 
 
-
 def frozen_mapping(values: Mapping[str, str] | None = None) -> Mapping[str, str]:
     return MappingProxyType(dict(values or {}))
 
@@ -48,6 +47,20 @@ class Node:
         return result
 
 
+# Names users write for the same architecture; kiwi-like uses the first form.
+ARCH_ALIASES = {
+    "amd64": "x86_64",
+    "arm64": "aarch64",
+    "i386": "ix86",
+    "i586": "ix86",
+    "i686": "ix86",
+}
+
+
+def normalize_arch(arch: str) -> str:
+    return ARCH_ALIASES.get(arch, arch)
+
+
 @dataclass(frozen=True)
 class Selectable:
     """Mixin data for elements that only count for some profiles or architectures."""
@@ -59,7 +72,7 @@ class Selectable:
     def counts_for(self, selected: frozenset[str], target_arch: str) -> bool:
         if self.profiles and not selected.intersection(self.profiles):
             return False
-        return not self.arch or target_arch in self.arch
+        return not self.arch or normalize_arch(target_arch) in map(normalize_arch, self.arch)
 
 
 @dataclass(frozen=True)

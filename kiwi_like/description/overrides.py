@@ -8,7 +8,12 @@ from pathlib import Path
 from kiwi_like.description.model import Repository
 from kiwi_like.errors import CommandLineError
 
-REPOSITORY_TYPES = ("apt-deb", "rpm-md", "yast2", "rpm-dir", "deb-dir", "apt-rpm", "mdns")
+# The repository types the schema allows (schema/kiwi-like.rnc, <repository type>).
+REPOSITORY_TYPES = (
+    "rpm-md", "rpm-dir", "yast2", "apt-deb", "apt-rpm", "deb-dir",
+    "mirrors", "red-carpet", "slack-site", "up2date-mirrors", "urpmi",
+)  # fmt: skip
+SOURCE_TYPES = ("baseurl", "metalink", "mirrorlist")
 REPO_FIELDS = (
     "source",
     "type",
@@ -73,6 +78,11 @@ def parse_repository(option: str, text: str) -> Repository:
     priority = fields["priority"]
     if priority and not priority.lstrip("-").isdigit():
         raise CommandLineError(f"{option}: priority must be a number, not '{priority}'")
+    sourcetype = fields["repo_sourcetype"]
+    if sourcetype and sourcetype not in SOURCE_TYPES:
+        raise CommandLineError(
+            f"{option}: repo_sourcetype must be one of {', '.join(SOURCE_TYPES)}"
+        )
     keys = fields["signing_keys"]
     if keys and not (keys.startswith("{") and keys.endswith("}")):
         raise CommandLineError(f"{option}: signing keys must be written as {{key1;key2}}")

@@ -26,6 +26,7 @@ from kiwi_like.description.model import (
     Selectable,
     User,
     frozen_mapping,
+    normalize_arch,
 )
 from kiwi_like.description.overrides import (
     BuildOptions,
@@ -86,14 +87,13 @@ class ResolvedBuild:
 
 
 def host_arch() -> str:
-    machine = platform.machine()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    return normalize_arch(platform.machine())
 
 
 def resolve(
     description: Description, options: BuildOptions, config: RuntimeConfig
 ) -> ResolvedBuild:
-    arch = options.target_arch or host_arch()
+    arch = normalize_arch(options.target_arch) if options.target_arch else host_arch()
     profiles = select_profiles(description, options.profiles, arch)
     selected = frozenset(profiles)
     preferences, types = _merge_preferences(description, selected, arch, options)
@@ -132,7 +132,9 @@ def select_profiles(
     description: Description, requested: Sequence[str], arch: str
 ) -> tuple[str, ...]:
     """Requested profiles (or the import="true" ones) plus what they require."""
-    available = {p.name: p for p in description.profiles if not p.arch or arch in p.arch}
+    available = {
+        p.name: p for p in description.profiles if not p.arch or arch in map(normalize_arch, p.arch)
+    }
     names = [n for item in requested for n in item.split(",") if n]
     for name in names:
         if description.profile(name) is None:
@@ -206,9 +208,9 @@ def _select_type(
         )
     if options.build_type:
         wanted = RENAMED_IMAGE_TYPES.get(options.build_type, options.build_type)
-        for build_type in types:
-            if build_type.image == wanted:
-                return build_type
+        matching = [t for t in types if t.image == wanted]
+        if matching:
+            return next((t for t in matching if t.primary), matching[0])
         available = ", ".join(dict.fromkeys(t.image for t in types))
         raise DescriptionError(
             f"build type '{options.build_type}' is not in the description "
@@ -372,7 +374,7 @@ def _host_repositories(template: Repository, config: RuntimeConfig) -> list[Repo
         replace(
             template,
             source=source.uri,
-            alias=f"host-{number}",
+            alias=f"{template.alias or 'host'}-{number}",
             distribution=source.suite,
             components=source.components,
             signing_keys=template.signing_keys or ((source.signed_by,) if source.signed_by else ()),

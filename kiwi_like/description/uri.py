@@ -14,6 +14,13 @@ REMOTE_SCHEMES = ("http", "https", "ftp")
 
 def translate(source: str, description_dir: Path, obs_download_url: str | None) -> str:
     """Return the source as a remote URL or a `dir://` absolute path."""
+    if source.startswith("obsrepositories:"):
+        raise DescriptionError(
+            "obsrepositories:/ stands for the repositories of an Open Build Service "
+            "project; outside of it use --ignore-repos with --add-repo"
+        )
+    if source.startswith("/"):
+        return "dir://" + source
     scheme = source.split("://", 1)[0] if "://" in source else ""
     rest = source[len(scheme) + 3 :]
     if scheme in REMOTE_SCHEMES:
@@ -34,7 +41,7 @@ def translate(source: str, description_dir: Path, obs_download_url: str | None) 
         return f"{obs_download_url}/{re.sub(r':(?!/)', ':/', rest.strip('/'))}"
     raise DescriptionError(
         f"repository source '{redact(source)}': unsupported URI scheme "
-        "(use http, https, ftp, file, dir, this, obs or host)"
+        "(use http, https, ftp, file, dir, this, obs, host or an absolute path)"
     )
 
 
