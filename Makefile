@@ -7,7 +7,7 @@ TARGET_DIR ?= build/default-image
 PROFILE ?= oem
 
 # Host tools from Debian that kiwi-like and its tests call.
-HOST_PACKAGES := trang
+HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl passwd util-linux
 
 .PHONY: setup host-tools venv image test test-fast lint clean
 

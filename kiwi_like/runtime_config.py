@@ -17,6 +17,8 @@ from kiwi_like.errors import ConfigError
 SEARCH_PATH = (Path("~/.config/kiwi-like/config.yml"), Path("/etc/kiwi-like.yml"))
 CHECKSUM_ALGORITHMS = ("sha256", "sha512", "md5")
 COMPRESSIONS = ("xz", "zstd", "gzip", "none")
+# mmdebstrap variants; "custom" installs only the listed packages (no apt in the root).
+BOOTSTRAP_VARIANTS = ("minbase", "essential", "apt", "required", "important", "standard", "custom")
 KNOWN_SECTIONS = {"obs", "apt", "cache", "xz", "container", "checksum", "bundle"}
 
 
@@ -25,6 +27,7 @@ class RuntimeConfig:
     file: Path | None = None
     obs_download_url: str | None = None
     host_apt_sources: Path = Path("/etc/apt")
+    apt_bootstrap_variant: str = "minbase"
     shared_cache_dir: Path = Path("/var/cache/kiwi-like")
     xz_options: tuple[str, ...] = ("-T0", "-6")
     container_compression: str = "xz"
@@ -108,6 +111,12 @@ def _from_mapping(path: Path, data: dict[str, Any]) -> RuntimeConfig:
             str(obs["download_url"]).rstrip("/") if obs.get("download_url") else None
         ),
         host_apt_sources=local_path(apt.get("host_sources"), defaults.host_apt_sources),
+        apt_bootstrap_variant=_choice(
+            path,
+            "apt.bootstrap_variant",
+            apt.get("bootstrap_variant", "minbase"),
+            BOOTSTRAP_VARIANTS,
+        ),
         shared_cache_dir=local_path(cache.get("shared_dir"), defaults.shared_cache_dir),
         xz_options=tuple(str(o) for o in xz_options),
         container_compression=_choice(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from docopt import DocoptExit, docopt
 
 from kiwi_like import __version__
-from kiwi_like.cli import image_info, options, planned
+from kiwi_like.cli import image_info, options, planned, system_prepare
 from kiwi_like.cli.command import Command
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log, setup_logging
@@ -42,9 +44,9 @@ Run 'kiwi-ng <service> <command> --help' for a command's options.
 COMMANDS: dict[tuple[str, str], Command] = {
     ("image", "info"): image_info.COMMAND,
     ("system", "build"): planned.SYSTEM_BUILD,
-    ("system", "prepare"): planned.SYSTEM_PREPARE,
+    ("system", "prepare"): system_prepare.PREPARE,
     ("system", "create"): planned.SYSTEM_CREATE,
-    ("system", "update"): planned.SYSTEM_UPDATE,
+    ("system", "update"): system_prepare.UPDATE,
     ("result", "list"): planned.RESULT_LIST,
     ("result", "bundle"): planned.RESULT_BUNDLE,
 }
@@ -67,7 +69,14 @@ def _parse(usage: str, argv: Sequence[str], options_first: bool = False) -> dict
         return int(leave.code or 0)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM cleans up like Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["help"]:
         argv = ["--help"]

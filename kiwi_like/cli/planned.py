@@ -30,29 +30,10 @@ SYSTEM_BUILD = _planned(
 """,
 )
 
-SYSTEM_PREPARE = _planned(
-    "system prepare",
-    f"""usage: kiwi-ng system prepare -h | --help
-       kiwi-ng system prepare --description=<directory> --root=<directory>
-           [--allow-existing-root] [--clear-cache]
-{OVERRIDE_USAGE}
-{GLOBAL_USAGE}
-""",
-)
-
 SYSTEM_CREATE = _planned(
     "system create",
     f"""usage: kiwi-ng system create -h | --help
        kiwi-ng system create --root=<directory> --target-dir=<directory>
-{GLOBAL_USAGE}
-""",
-)
-
-SYSTEM_UPDATE = _planned(
-    "system update",
-    f"""usage: kiwi-ng system update -h | --help
-       kiwi-ng system update --root=<directory>
-           [--add-package=<name>...] [--delete-package=<name>...]
 {GLOBAL_USAGE}
 """,
 )

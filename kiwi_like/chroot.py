@@ -1,0 +1,121 @@
+"""Running programs inside the image root.
+
+Every chroot command runs in a private mount namespace (`unshare --mount`):
+/proc, /sys, /dev and any bind mounts exist only for that one command and
+vanish with it, whatever happens to the build (error, Ctrl-C, SIGKILL). The
+host never sees a mount, so nothing can be left behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_like import run as runner
+from kiwi_like.log import log
+
+# Runs inside the new namespace: mount what the chroot needs, then exec it.
+_MOUNT_AND_CHROOT = r"""
+set -e
+root=$1; shift
+for d in proc sys dev; do [ -d "$root/$d" ] || mkdir -p "$root/$d"; done
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+mount --rbind /dev "$root/dev"
+while [ "$1" != "--" ]; do
+    mkdir -p "$root$2"
+    mount --bind "$1" "$root$2"
+    shift 2
+done
+shift
+exec chroot "$root" "$@"
+"""
+
+CHROOT_ENV = {
+    "DEBIAN_FRONTEND": "noninteractive",
+    "DEBCONF_NONINTERACTIVE_SEEN": "true",
+    "LANG": "C.UTF-8",
+}
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host directory made visible at `target` inside the root for one command."""
+
+    source: Path
+    target: str
+
+
+def chroot_argv(root: Path, command: Sequence[str], binds: Sequence[Bind] = ()) -> list[str]:
+    argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c"]
+    argv += [_MOUNT_AND_CHROOT, "kiwi-like-chroot", str(root)]
+    for bind in binds:
+        argv += [str(bind.source), bind.target]
+    return [*argv, "--", *command]
+
+
+def run_in_root(
+    root: Path,
+    command: Sequence[str],
+    *,
+    binds: Sequence[Bind] = (),
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    on_line: Callable[[str], None] | None = None,
+    check: bool = True,
+) -> runner.Result:
+    return runner.run(
+        chroot_argv(root, command, binds),
+        env={**CHROOT_ENV, **(env or {})},
+        inherit_env=False,
+        stdin=stdin,
+        on_line=on_line,
+        check=check,
+    )
+
+
+def _move_aside(path: Path) -> Path | None:
+    if not (path.exists() or path.is_symlink()):
+        return None
+    backup = path.with_name(path.name + ".kiwi-like-saved")
+    path.rename(backup)
+    return backup
+
+
+def _restore(path: Path, backup: Path | None) -> None:
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    if backup is not None:
+        backup.rename(path)
+
+
+@contextmanager
+def build_time_files(root: Path) -> Iterator[None]:
+    """Files the build needs in the root but the image must not keep.
+
+    The host's resolv.conf (name resolution for package downloads) and a
+    policy-rc.d that stops packages from starting services during the build.
+    Whatever was there before is put back, on success, error or Ctrl-C.
+    """
+    etc = root / "etc"
+    resolv = etc / "resolv.conf"
+    policy = root / "usr" / "sbin" / "policy-rc.d"
+    saved: list[tuple[Path, Path | None]] = []
+    try:
+        if etc.is_dir() and Path("/etc/resolv.conf").exists():
+            saved.append((resolv, _move_aside(resolv)))
+            shutil.copyfile("/etc/resolv.conf", resolv)
+        if policy.parent.is_dir() and not policy.is_symlink():
+            saved.append((policy, _move_aside(policy)))
+            policy.write_text(
+                "#!/bin/sh\n# kiwi-like: no service starts during the build\nexit 101\n"
+            )
+            policy.chmod(0o755)
+        yield
+    finally:
+        for path, backup in reversed(saved):
+            _restore(path, backup)
+        log.debug("build-time files removed from %s", root)

@@ -1,0 +1,92 @@
+"""The interface every package-manager adapter implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.progress import Progress
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    """One line of kiwi's .packages file: name|epoch|version|release|arch|disturl|license."""
+
+    name: str
+    version: str
+    arch: str
+    epoch: str | None = None
+    release: str | None = None
+    disturl: str | None = None
+    license: str | None = None
+
+    def kiwi_line(self) -> str:
+        fields = (
+            self.name,
+            self.epoch,
+            self.version,
+            self.release,
+            self.arch,
+            self.disturl,
+            self.license,
+        )
+        return "|".join("None" if value is None else value for value in fields)
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    hits: int = 0
+    downloads: int = 0
+
+
+class PackageManager(ABC):
+    """Installs packages into one image root for one resolved build."""
+
+    def __init__(
+        self, build: ResolvedBuild, root: Path, cache_dir: Path, progress: Progress
+    ) -> None:
+        self.build = build
+        self.root = root
+        self.cache_dir = cache_dir
+        self.progress = progress
+
+    @abstractmethod
+    def bootstrap(self, packages: Sequence[str]) -> None:
+        """Create a minimal system in the empty root."""
+
+    @abstractmethod
+    def install(self, packages: Sequence[str]) -> None:
+        """Install packages (with dependencies) into the bootstrapped root."""
+
+    @abstractmethod
+    def delete(self, packages: Sequence[str]) -> None:
+        """Remove packages forcibly, ignoring what depends on them (kiwi's type="delete")."""
+
+    @abstractmethod
+    def uninstall(self, packages: Sequence[str]) -> None:
+        """Remove packages and what they alone pulled in (kiwi's type="uninstall")."""
+
+    @abstractmethod
+    def update(self) -> None:
+        """Bring every installed package up to date."""
+
+    @abstractmethod
+    def installed(self) -> list[InstalledPackage]:
+        """What is installed in the root, sorted by name."""
+
+    @abstractmethod
+    def verify(self) -> str:
+        """Differences between installed files and the package database (rpm -V format)."""
+
+    @abstractmethod
+    def finalize_repositories(self) -> None:
+        """Leave only the imageinclude="true" repositories configured in the image."""
+
+    @abstractmethod
+    def clean(self) -> None:
+        """Remove caches and build-only package-manager state from the root."""
+
+    cache_stats = CacheStats()

@@ -1,0 +1,157 @@
+"""Stage 2: turn a resolved build into a complete image root, step by step."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from kiwi_like.chroot import build_time_files
+from kiwi_like.description import BuildOptions, ResolvedBuild
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.installer import PackageManager, package_manager_for
+from kiwi_like.log import log
+from kiwi_like.prepare import overlay, scripts, settings, users
+from kiwi_like.runtime_config import RuntimeConfig
+
+STATE_FILE = "image/kiwi-like.json"
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    root: Path
+    allow_existing_root: bool = False
+    clear_cache: bool = False
+    shared_cache_dir: Path | None = None
+    temp_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    name: str
+    seconds: float
+
+
+def setup_root(root: Path, allow_existing: bool) -> bool:
+    """Create the root directory; return whether it already holds a bootstrapped system."""
+    if root.exists() and any(root.iterdir()):
+        if not allow_existing:
+            raise KiwiLikeError(
+                f"root directory {root} already exists and is not empty "
+                "(use --allow-existing-root to reuse it)"
+            )
+        return (root / "var/lib/dpkg/status").is_file()
+    root.mkdir(parents=True, exist_ok=True)
+    return False
+
+
+def clear_cache(cache_dir: Path) -> None:
+    for name in ("apt",):
+        if (cache_dir / name).exists():
+            log.info("Clearing package cache %s", cache_dir / name)
+            shutil.rmtree(cache_dir / name)
+
+
+@contextmanager
+def scratch_directory(temp_dir: Path | None) -> Iterator[Path]:
+    if temp_dir:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kiwi-like-", dir=temp_dir) as scratch:
+        # apt reads keyrings from here as its unprivileged _apt user.
+        os.chmod(scratch, 0o711)
+        yield Path(scratch)
+
+
+class _Steps:
+    """Runs named steps with one log line each and records how long they took."""
+
+    def __init__(self) -> None:
+        self.timings: list[StepTiming] = []
+
+    def __call__(self, name: str, action: Callable[[], object]) -> None:
+        log.info("Prepare: %s", name)
+        started = time.monotonic()
+        action()
+        self.timings.append(StepTiming(name, time.monotonic() - started))
+
+
+def prepare_root(
+    build: ResolvedBuild,
+    options: PrepareOptions,
+    config: RuntimeConfig,
+    build_options: BuildOptions,
+) -> list[StepTiming]:
+    root = options.root.resolve()
+    bootstrapped = setup_root(root, options.allow_existing_root)
+    cache_dir = options.shared_cache_dir or config.shared_cache_dir
+    if options.clear_cache:
+        clear_cache(cache_dir)
+    step = _Steps()
+    with scratch_directory(options.temp_dir) as scratch:
+        manager = package_manager_for(build, root, cache_dir, scratch, config)
+        if bootstrapped:
+            log.info("Prepare: reusing the existing root %s", root)
+        else:
+            step("bootstrap", lambda: manager.bootstrap(build.packages.bootstrap))
+        with build_time_files(root):
+            _customize(build, root, scratch, manager, step)
+        step("remove build-time files", lambda: scripts.remove_script_environment(root))
+    save_state(root, build, build_options)
+    log.info("Prepared image root %s", root)
+    return step.timings
+
+
+def _customize(
+    build: ResolvedBuild, root: Path, scratch: Path, manager: PackageManager, step: _Steps
+) -> None:
+    packages = build.packages
+    step("script environment", lambda: scripts.install_script_environment(root, build))
+    step("post_bootstrap.sh", lambda: scripts.run_script(root, build, "post_bootstrap.sh"))
+    if packages.collections or packages.products:
+        log.warning(
+            "namedCollection/product entries are not supported by %s and are skipped: %s",
+            build.preferences.packagemanager,
+            ", ".join(packages.collections + packages.products),
+        )
+    step("image packages", lambda: manager.install(packages.image))
+    step("hostname", lambda: settings.setup_hostname(root, settings.hostname_for(build)))
+    step("archives", lambda: overlay.unpack_archives(build, root, scratch))
+    step("overlay files", lambda: overlay.apply_overlays(build, root, scratch))
+    step("<file> elements", lambda: overlay.copy_files(build, root))
+    step("users and groups", lambda: users.setup_users(root, build.users))
+    step("locale, keytable, timezone", lambda: settings.apply_settings(build, root))
+    step("config.sh", lambda: scripts.run_script(root, build, "config.sh"))
+    step("uninstall packages", lambda: manager.uninstall(packages.uninstall))
+    step("delete packages", lambda: manager.delete(packages.delete))
+    step("image repositories", manager.finalize_repositories)
+    step("package manager cleanup", manager.clean)
+
+
+def save_state(root: Path, build: ResolvedBuild, build_options: BuildOptions) -> None:
+    """What `system create` and `system update` need to load the same build again."""
+    state = {
+        "description": str(build.description.file),
+        "options": asdict(build_options),
+    }
+    path = root / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=2) + "\n")
+
+
+def load_state(root: Path) -> tuple[Path, BuildOptions]:
+    path = root / STATE_FILE
+    if not path.is_file():
+        raise KiwiLikeError(f"{root} is not a prepared image root (no {STATE_FILE})")
+    state = json.loads(path.read_text())
+    options: dict[str, Any] = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in state["options"].items()
+    }
+    return Path(state["description"]), BuildOptions(**options)

@@ -1,0 +1,90 @@
+"""User scripts (post_bootstrap.sh, config.sh) and the environment kiwi gives them.
+
+Like kiwi, the image settings are written to /.profile (shell variables) and a
+function library to /.kconfig; scripts may source both. The variables are
+exported to the script's environment as well.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+from kiwi_like import run as runner
+from kiwi_like.chroot import run_in_root
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+
+SCRIPT_DIR = "image"
+FUNCTIONS = Path(__file__).with_name("functions.sh")
+
+
+def profile_variables(build: ResolvedBuild) -> dict[str, str]:
+    """kiwi's /.profile variables for the image settings."""
+    preferences = build.preferences
+    build_type = build.build_type
+    bootloader = build_type.bootloader
+    values = {
+        "kiwi_iname": build.name,
+        "kiwi_displayname": build.description.displayname or build.name,
+        "kiwi_iversion": build.version,
+        "kiwi_arch": build.arch,
+        "kiwi_profiles": ",".join(build.profiles),
+        "kiwi_type": build_type.image,
+        "kiwi_filesystem": build_type.filesystem or "",
+        "kiwi_firmware": build_type.firmware or "",
+        "kiwi_initrd_system": build_type.get("initrd_system", "") or "",
+        "kiwi_bootloader": bootloader.name if bootloader else "",
+        "kiwi_language": preferences.locale or "",
+        "kiwi_keytable": preferences.keytable or "",
+        "kiwi_timezone": preferences.timezone or "",
+        "kiwi_packagemanager": preferences.packagemanager,
+        "kiwi_release_version": preferences.release_version or "",
+        "kiwi_drivers": ",".join(
+            name for files in build.file_lists if files.kind == "drivers" for name in files.files
+        ),
+    }
+    for name, value in build_type.oemconfig.items():
+        values["kiwi_" + name.replace("-", "")] = value
+    return values
+
+
+def install_script_environment(root: Path, build: ResolvedBuild) -> None:
+    lines = [f"{name}={shlex.quote(value)}" for name, value in profile_variables(build).items()]
+    (root / ".profile").write_text("\n".join(lines) + "\n")
+    shutil.copyfile(FUNCTIONS, root / ".kconfig")
+
+
+def remove_script_environment(root: Path) -> None:
+    for name in (".profile", ".kconfig"):
+        (root / name).unlink(missing_ok=True)
+    shutil.rmtree(root / SCRIPT_DIR / "scripts", ignore_errors=True)
+
+
+def run_script(root: Path, build: ResolvedBuild, name: str) -> bool:
+    """Run description script `name` in the chroot if the description has one."""
+    source = build.description_dir / name
+    if not source.is_file():
+        return False
+    log.info("Running %s in the image root", name)
+    scripts = root / SCRIPT_DIR / "scripts"
+    scripts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, scripts / name)
+    shell = (
+        "/bin/bash"
+        if (root / "bin/bash").exists() or (root / "usr/bin/bash").exists()
+        else "/bin/sh"
+    )
+    inner = f"cd / && {shell} /{SCRIPT_DIR}/scripts/{name}"
+    try:
+        run_in_root(root, [shell, "-c", inner], env=profile_variables(build))
+    except runner.CommandError as error:
+        last = " | ".join(line.strip() for line in error.tail[-5:] if line.strip())
+        raise KiwiLikeError(
+            f"{name} failed with exit code {error.returncode}" + (f": {last}" if last else "")
+        ) from None
+    finally:
+        (scripts / name).unlink(missing_ok=True)
+    return True

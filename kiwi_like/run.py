@@ -1,0 +1,184 @@
+"""The one place where kiwi-like runs other programs.
+
+Every command is logged, its output goes to the log file line by line, and a
+failure becomes a `CommandError` naming the command and the tail of its output.
+On Ctrl-C or SIGTERM the child's whole process group is stopped before the
+interruption travels on, so no package manager keeps running behind our back.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+
+TAIL_LINES = 12
+CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# Which Debian package provides a host tool, for the "missing tool" message.
+TOOL_PACKAGES = {
+    "mmdebstrap": "mmdebstrap",
+    "debootstrap": "debootstrap",
+    "chroot": "coreutils",
+    "dpkg-deb": "dpkg",
+    "apt-ftparchive": "apt-utils",
+    "gpg": "gpg",
+    "mount": "mount",
+    "umount": "mount",
+    "tar": "tar",
+    "zypper": "zypper",
+    "dnf": "dnf",
+    "rpm": "rpm",
+    "createrepo_c": "createrepo-c",
+    "sfdisk": "fdisk",
+    "mkfs.ext4": "e2fsprogs",
+    "mkfs.xfs": "xfsprogs",
+    "mkfs.btrfs": "btrfs-progs",
+    "mkfs.vfat": "dosfstools",
+    "mcopy": "mtools",
+    "grub-mkimage": "grub-common",
+    "qemu-img": "qemu-utils",
+    "xorriso": "xorriso",
+    "mksquashfs": "squashfs-tools",
+    "trang": "trang",
+}
+
+
+class CommandError(KiwiLikeError):
+    """A program failed; the message holds the command and its last output lines."""
+
+    def __init__(self, args: Sequence[str], returncode: int, tail: Sequence[str]) -> None:
+        self.args_run = list(args)
+        self.returncode = returncode
+        self.tail = list(tail)
+        shown = " | ".join(line.strip() for line in tail if line.strip())
+        super().__init__(
+            f"command failed with exit code {returncode}: {_short(args)}"
+            + (f": {shown}" if shown else "")
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    output: str
+
+
+def _short(args: Sequence[str], limit: int = 160) -> str:
+    text = shlex.join(str(a) for a in args)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Stop the child and everything it started (it runs in its own session)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run(
+    args: Sequence[str | Path],
+    *,
+    env: Mapping[str, str] | None = None,
+    inherit_env: bool = True,
+    cwd: str | Path | None = None,
+    stdin: str | None = None,
+    check: bool = True,
+    on_line: Callable[[str], None] | None = None,
+    keep_output: bool = False,
+) -> Result:
+    """Run a program, streaming its merged stdout/stderr into the log.
+
+    `on_line` sees every output line (for progress); `keep_output` returns the
+    whole output, otherwise only the tail is kept. With `inherit_env=False` the
+    program sees only a clean PATH/locale plus `env` (used for chroots, so the
+    builder's environment does not leak into the image).
+    """
+    argv = [str(a) for a in args]
+    log.debug("$ %s", _short(argv, 2000))
+    full_env = dict(os.environ) if inherit_env else {"PATH": CLEAN_PATH, "HOME": "/root"}
+    full_env["LC_ALL"] = "C.UTF-8"
+    if env:
+        full_env.update(env)
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise _missing_tool(argv[0]) from None
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    kept: list[str] = []
+    try:
+        if stdin is not None and process.stdin:
+            process.stdin.write(stdin)
+            process.stdin.close()
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip("\n")
+            log.debug("  %s", line)
+            tail.append(line)
+            if keep_output:
+                kept.append(line)
+            if on_line:
+                on_line(line)
+        returncode = process.wait()
+    except BaseException:
+        _stop(process)
+        raise
+    if check and returncode != 0:
+        raise CommandError(argv, returncode, tail)
+    return Result(returncode, "\n".join(kept if keep_output else tail))
+
+
+def stdout_of(
+    args: Sequence[str | Path], *, check: bool = True, cwd: str | Path | None = None
+) -> str:
+    """Run a short query and return its stdout; stderr only shows up in errors."""
+    argv = [str(a) for a in args]
+    log.debug("$ %s", _short(argv, 2000))
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=dict(os.environ, LC_ALL="C.UTF-8"),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise _missing_tool(argv[0]) from None
+    if check and done.returncode != 0:
+        raise CommandError(argv, done.returncode, done.stderr.splitlines()[-TAIL_LINES:])
+    return done.stdout
+
+
+def _missing_tool(program: str) -> KiwiLikeError:
+    tool = Path(program).name
+    package = TOOL_PACKAGES.get(tool)
+    hint = f" (install the Debian package {package})" if package else ""
+    return KiwiLikeError(f"required program '{tool}' not found{hint}")
