@@ -69,14 +69,25 @@ def _parse(usage: str, argv: Sequence[str], options_first: bool = False) -> dict
         return int(leave.code or 0)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: unwinds and cleans up exactly like Ctrl-C."""
+
+
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM cleans up like Ctrl-C does."""
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["help"]:
         argv = ["--help"]
@@ -101,9 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(str(error))
     except OSError as error:
         return _error(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
+    except KeyboardInterrupt as interruption:
+        terminated = isinstance(interruption, Terminated)
+        _error(f"interrupted by {'SIGTERM' if terminated else 'SIGINT'}")
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     except Exception as error:  # a bug: still one line, the traceback only on request
         log.debug("".join(traceback.format_exc()))
         if args.get("--debug"):

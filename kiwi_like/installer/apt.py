@@ -315,9 +315,9 @@ class AptPackageManager(PackageManager):
         """mmdebstrap copies the build host's resolv.conf and hostname: not for the image."""
         for name in ("etc/resolv.conf", "etc/hostname"):
             copied, original = self.root / name, Path("/") / name
-            if copied.is_file() and not copied.is_symlink() and original.is_file():
-                if copied.read_bytes() == original.read_bytes():
-                    copied.unlink()
+            is_copy = copied.is_file() and not copied.is_symlink() and original.is_file()
+            if is_copy and copied.read_bytes() == original.read_bytes():
+                copied.unlink()
 
     def _mmdebstrap_progress(self, line: str) -> None:
         if line.startswith("I: "):

@@ -124,8 +124,9 @@ def _customize(
     step("hostname", lambda: settings.setup_hostname(root, settings.hostname_for(build)))
     step("archives", lambda: overlay.unpack_archives(build, root, scratch))
     step("overlay files", lambda: overlay.apply_overlays(build, root, scratch))
-    step("<file> elements", lambda: overlay.copy_files(build, root))
     step("users and groups", lambda: users.setup_users(root, build.users))
+    # After the users: <file owner="..."> may name one of them.
+    step("<file> elements", lambda: overlay.copy_files(build, root))
     step("locale, keytable, timezone", lambda: settings.apply_settings(build, root))
     step("config.sh", lambda: scripts.run_script(root, build, "config.sh"))
     step("uninstall packages", lambda: manager.uninstall(packages.uninstall))
