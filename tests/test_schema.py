@@ -52,13 +52,23 @@ VALID_CASES = sorted((CASES_DIR / "valid").glob("*.xml"))
 INVALID_CASES = sorted((CASES_DIR / "invalid").glob("*.xml"))
 
 
+def _schema_checkable(path: Path) -> bool:
+    """Corpus files the schemas can judge: well-formed, no DTD, no <include> to splice."""
+    raw = path.read_bytes()
+    if b"<!DOCTYPE" in raw or b"<include" in raw:
+        return False
+    try:
+        etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return False
+    return True
+
+
 def _corpus_files() -> list[Path]:
-    if not CORPUS_DIR.is_dir():
-        return []
     return sorted(
         path
         for path in CORPUS_DIR.rglob("*")
-        if path.suffix in {".xml", ".kiwi"} and path.is_file()
+        if path.suffix in {".xml", ".kiwi"} and path.is_file() and _schema_checkable(path)
     )
 
 
@@ -174,14 +184,7 @@ CORPUS_FILES = _corpus_files()
 def test_corpus_verdicts_agree(
     relaxng: etree.RelaxNG, xsd: xmlschema.XMLSchema, path: Path
 ) -> None:
-    raw = path.read_bytes()
-    if b"<!DOCTYPE" in raw or b"<include" in raw:
-        pytest.skip("has a DOCTYPE or <include>")
-    try:
-        document = load(path)
-    except etree.XMLSyntaxError:
-        pytest.skip("not well-formed XML")
-    rng, xsd_ = verdicts(relaxng, xsd, document)
+    rng, xsd_ = verdicts(relaxng, xsd, load(path))
     assert bool(rng) == bool(xsd_), (
         f"verdicts differ on {path}: RELAX NG errors {rng}, XSD errors {xsd_}"
     )
