@@ -37,6 +37,7 @@ PACKAGES = [
     DebPackage("test-leaf", depends=("test-leaf-dep",), files={"/usr/share/test-leaf/f": "x\n"}),
     DebPackage("test-leaf-dep", files={"/usr/share/test-leaf-dep/f": "x\n"}),
     DebPackage("test-slow", postinst='touch "$DPKG_ROOT/started"\nsleep 60\n'),
+    DebPackage("test-extra", files={"/usr/share/test-extra/f": "extra\n"}),
 ]
 
 DESCRIPTION = """<?xml version="1.0" encoding="utf-8"?>
@@ -256,6 +257,7 @@ def test_missing_package(kiwi, description, tmp_path):
     assert result.error_lines == [
         "kiwi-like: error: package not found in the repositories: no-such-pkg"
     ]
+    assert str(tmp_path) not in mounts()
 
 
 def test_unreachable_repository(kiwi, description, tmp_path):
@@ -266,6 +268,7 @@ def test_unreachable_repository(kiwi, description, tmp_path):
     assert result.code == 1
     assert len(result.error_lines) == 1
     assert "repository unreachable: http://127.0.0.1:9/debian" in result.error_lines[0]
+    assert str(tmp_path) not in mounts()
 
 
 def test_wrong_signing_key_is_refused(kiwi, description, repo, tmp_path, tmp_path_factory):
@@ -315,3 +318,57 @@ def test_interrupt_leaves_no_mount_or_process(description, tmp_path, where, sig)
     assert leftovers.stdout == "", "a process of the build is still running"
     # the build-time files were taken out again
     assert not (root / "usr/sbin/policy-rc.d").exists()
+
+
+def test_allow_existing_root_reuses_the_root(kiwi, description, tmp_path):
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    assert prepare(kiwi, description, root, cache).code == 0
+    (description / "root/etc/overlay/from-root").write_text("second run\n")
+    again = prepare(kiwi, description, root, cache, "--allow-existing-root")
+    assert again.code == 0, again.err
+    assert "reusing the existing root" in again.err
+    assert (root / "etc/overlay/from-root").read_text() == "second run\n"
+
+
+def test_system_update_adds_and_deletes_packages(kiwi, description, tmp_path):
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    assert prepare(kiwi, description, root, cache).code == 0
+    result = kiwi(
+        "system", "update", "--root", str(root), "--shared-cache-dir", str(cache),
+        "--config", str(description / "runtime.yml"),
+        "--add-package", "test-extra", "--delete-package", "test-app",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert (root / "usr/share/test-extra/f").read_text() == "extra\n"
+    assert not (root / "usr/bin/test-app").exists()
+    assert (root / "usr/share/test-base/hello").exists()  # delete ignores dependencies
+
+
+def test_system_update_needs_a_prepared_root(kiwi, tmp_path):
+    result = kiwi("system", "update", "--root", str(tmp_path))
+    assert result.code == 1
+    assert result.error_lines == [
+        f"kiwi-like: error: {tmp_path} is not a prepared image root (no image/kiwi-like.json)"
+    ]
+
+
+def test_progress_on_a_terminal_and_in_a_log(caplog):
+    import io
+
+    from kiwi_like.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    progress = Progress(terminal)
+    progress.update(3, 10, "Unpacking foo")
+    progress.finish()
+    assert "[   3/10] Unpacking foo" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r\x1b[K")
+
+    plain = Progress(io.StringIO())
+    with caplog.at_level("INFO", logger="kiwi_like"):
+        plain.update(10, 10, "Installed bar")
+    assert plain.stream.getvalue() == ""

@@ -227,6 +227,8 @@ class AptPackageManager(PackageManager):
         ]  # fmt: skip
 
     def _apt(self, *arguments: str, progress: bool = False) -> runner.Result:
+        if not (self.root / BUILD_SOURCES).exists():
+            self._write_build_sources()  # a reused or updated root had them removed
         on_line = self._progress_line if progress else None
         try:
             if self.in_chroot:
