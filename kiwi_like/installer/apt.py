@@ -38,7 +38,8 @@ APT_OPTIONS = (
     "-o", "Dpkg::Options::=--force-confdef",
     "-o", "Dpkg::Options::=--force-confold",
 )  # fmt: skip
-_STATUS = re.compile(r"^(?:pm|dl)status:([^:]*):([\d.]+):(.*)$")
+_STATUS = re.compile(r"^(pm|dl)status:([^:]*):([\d.]+):(.*)$")
+_PLAN = re.compile(r"^(\d+) upgraded, (\d+) newly installed, (\d+) to remove")
 _NOT_FOUND = re.compile(
     r"Unable to locate package (\S+)|Package '?(\S+?)'? has no installation candidate"
 )
@@ -87,6 +88,8 @@ class AptPackageManager(PackageManager):
         self.variant = variant
         self.repos = [self._apt_repo(n, r) for n, r in enumerate(build.repositories, start=1)]
         self.cache_stats = CacheStats()
+        self._packages_total = 0
+        self._packages_done = 0
 
     # -- repositories ---------------------------------------------------------------
 
@@ -250,9 +253,22 @@ class AptPackageManager(PackageManager):
             self.progress.finish()
 
     def _progress_line(self, line: str) -> None:
-        match = _STATUS.match(line)
-        if match:
-            self.progress.update(int(float(match.group(2))), 100, match.group(3))
+        """apt's status lines: downloads by file, then packages done out of the plan."""
+        plan = _PLAN.match(line)
+        if plan:
+            self._packages_total = sum(int(n) for n in plan.groups())
+            self._packages_done = 0
+            return
+        status = _STATUS.match(line)
+        if not status:
+            return
+        kind, _package, percent, what = status.groups()
+        if kind == "pm" and self._packages_total:
+            if what.startswith(("Installed ", "Removed ", "Completely removed ")):
+                self._packages_done += 1
+            self.progress.update(self._packages_done, self._packages_total, what)
+        else:
+            self.progress.update(int(float(percent)), 100, what)
 
     def _explain(self, error: runner.CommandError) -> KiwiLikeError:
         """Turn apt's typical failures into one clear sentence."""

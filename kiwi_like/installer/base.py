@@ -52,6 +52,7 @@ class PackageManager(ABC):
         self.root = root
         self.cache_dir = cache_dir
         self.progress = progress
+        self.cache_stats = CacheStats()
 
     @abstractmethod
     def bootstrap(self, packages: Sequence[str]) -> None:
@@ -88,5 +89,3 @@ class PackageManager(ABC):
     @abstractmethod
     def clean(self) -> None:
         """Remove caches and build-only package-manager state from the root."""
-
-    cache_stats = CacheStats()
