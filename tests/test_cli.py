@@ -85,25 +85,18 @@ def test_bad_format(kiwi, write_description):
     assert result.error_lines == ["kiwi-like: error: --format must be text or json, not 'xml'"]
 
 
-def test_planned_commands_parse_and_say_so(kiwi, tmp_path):
+def test_build_of_an_unsupported_type_fails_before_preparing(kiwi, tmp_path):
     result = kiwi(
-        "--profile",
-        "oem",
-        "system",
-        "build",
-        "--description",
-        "x",
-        "--target-dir",
-        str(tmp_path),
-        "--set-repo",
-        "http://mirror.example/debian,apt-deb,main",
-        "--add-package",
-        "vim",
-    )
+        "--profile", "docker", "system", "build",
+        "--description", str(REPO / "descriptions/debian/bookworm-jeos"),
+        "--target-dir", str(tmp_path), "--set-repo", "http://mirror.example/debian,apt-deb",
+        "--add-package", "vim",
+    )  # fmt: skip
     assert result.code == 1
     assert result.error_lines == [
-        "kiwi-like: error: 'system build' is not implemented yet in this version of kiwi-like"
+        "kiwi-like: error: image type 'docker' cannot be created yet (supported: oem)"
     ]
+    assert not (tmp_path / "build").exists()
 
 
 def test_list_profiles(kiwi):

@@ -12,7 +12,7 @@ from typing import Any
 from docopt import DocoptExit, docopt
 
 from kiwi_like import __version__
-from kiwi_like.cli import image_info, options, planned, system_prepare
+from kiwi_like.cli import image_info, options, result, system_create, system_prepare
 from kiwi_like.cli.command import Command
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log, setup_logging
@@ -43,12 +43,12 @@ Run 'kiwi-ng <service> <command> --help' for a command's options.
 
 COMMANDS: dict[tuple[str, str], Command] = {
     ("image", "info"): image_info.COMMAND,
-    ("system", "build"): planned.SYSTEM_BUILD,
+    ("system", "build"): system_create.BUILD,
     ("system", "prepare"): system_prepare.PREPARE,
-    ("system", "create"): planned.SYSTEM_CREATE,
+    ("system", "create"): system_create.CREATE,
     ("system", "update"): system_prepare.UPDATE,
-    ("result", "list"): planned.RESULT_LIST,
-    ("result", "bundle"): planned.RESULT_BUNDLE,
+    ("result", "list"): result.LIST,
+    ("result", "bundle"): result.BUNDLE,
 }
 
 

@@ -18,8 +18,8 @@ from kiwi_like.description import load_build
 from kiwi_like.installer import package_manager_for
 from kiwi_like.log import log
 from kiwi_like.prepare import PrepareOptions, load_state, prepare_root
-from kiwi_like.prepare.pipeline import scratch_directory
 from kiwi_like.runtime_config import load_runtime_config
+from kiwi_like.scratch import scratch_directory
 
 PREPARE_USAGE = f"""usage: kiwi-ng system prepare -h | --help
        kiwi-ng system prepare --description=<directory> --root=<directory>
@@ -49,12 +49,12 @@ options:
 """
 
 
-def _cache_dir(args: dict[str, Any]) -> Path | None:
+def cache_dir(args: dict[str, Any]) -> Path | None:
     value = args.get("--shared-cache-dir")
     return Path(value) if value else None
 
 
-def _temp_dir(args: dict[str, Any]) -> Path | None:
+def temp_dir(args: dict[str, Any]) -> Path | None:
     value = args.get("--temp-dir")
     return Path(value) if value else None
 
@@ -69,8 +69,8 @@ def run_prepare(args: dict[str, Any]) -> int:
             root=Path(args["--root"]),
             allow_existing_root=bool(args.get("--allow-existing-root")),
             clear_cache=bool(args.get("--clear-cache")),
-            shared_cache_dir=_cache_dir(args),
-            temp_dir=_temp_dir(args),
+            shared_cache_dir=cache_dir(args),
+            temp_dir=temp_dir(args),
         ),
         config,
         options,
@@ -83,9 +83,9 @@ def run_update(args: dict[str, Any]) -> int:
     config = load_runtime_config(args.get("--config"))
     description, options = load_state(root)
     build = load_build(description, options, config)
-    with scratch_directory(_temp_dir(args)) as scratch:
+    with scratch_directory(temp_dir(args)) as scratch:
         manager = package_manager_for(
-            build, root, _cache_dir(args) or config.shared_cache_dir, scratch, config
+            build, root, cache_dir(args) or config.shared_cache_dir, scratch, config
         )
         with build_time_files(root):
             log.info("Update: packages of %s", root)

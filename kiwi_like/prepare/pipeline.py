@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from kiwi_like.chroot import build_time_files
+from kiwi_like.create.requirements import required_packages
 from kiwi_like.description import BuildOptions, ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer import PackageManager, package_manager_for
 from kiwi_like.log import log
 from kiwi_like.prepare import overlay, scripts, settings, users
 from kiwi_like.runtime_config import RuntimeConfig
+from kiwi_like.scratch import scratch_directory
 
 STATE_FILE = "image/kiwi-like.json"
 
@@ -57,16 +56,6 @@ def clear_cache(cache_dir: Path) -> None:
         if (cache_dir / name).exists():
             log.info("Clearing package cache %s", cache_dir / name)
             shutil.rmtree(cache_dir / name)
-
-
-@contextmanager
-def scratch_directory(temp_dir: Path | None) -> Iterator[Path]:
-    if temp_dir:
-        temp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kiwi-like-", dir=temp_dir) as scratch:
-        # apt reads keyrings from here as its unprivileged _apt user.
-        os.chmod(scratch, 0o711)
-        yield Path(scratch)
 
 
 class _Steps:
@@ -120,7 +109,10 @@ def _customize(
             build.preferences.packagemanager,
             ", ".join(packages.collections + packages.products),
         )
-    step("image packages", lambda: manager.install(packages.image))
+    needed = [p for p in required_packages(build) if p not in packages.image]
+    if needed:
+        log.info("Adding packages the %s type needs: %s", build.build_type.image, " ".join(needed))
+    step("image packages", lambda: manager.install((*packages.image, *needed)))
     step("hostname", lambda: settings.setup_hostname(root, settings.hostname_for(build)))
     step("archives", lambda: overlay.unpack_archives(build, root, scratch))
     step("overlay files", lambda: overlay.apply_overlays(build, root, scratch))

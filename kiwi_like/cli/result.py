@@ -1,0 +1,59 @@
+"""`result list` and `result bundle`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiwi_like.cli.command import Command
+from kiwi_like.result import read_results
+from kiwi_like.result.bundle import bundle
+from kiwi_like.runtime_config import load_runtime_config
+
+RESULT_OPTIONS = "[--config=<configfile>] [--debug] [--color-output] [--logfile=<filename>]"
+
+LIST_USAGE = f"""usage: kiwi-ng result list -h | --help
+       kiwi-ng result list --target-dir=<directory>
+           {RESULT_OPTIONS}
+
+options:
+  --target-dir=<directory>       the target directory of a build
+"""
+
+BUNDLE_USAGE = f"""usage: kiwi-ng result bundle -h | --help
+       kiwi-ng result bundle --target-dir=<directory> --id=<bundle_id> --bundle-dir=<directory>
+           [--zsync-source=<download_location>] [--package-as-rpm] [--compress]
+           {RESULT_OPTIONS}
+
+options:
+  --target-dir=<directory>       the target directory of a build
+  --id=<bundle_id>               put this id into the file names (e.g. Build1.1)
+  --bundle-dir=<directory>       where the bundled files go
+  --compress                     xz-compress the images (also: bundle.compress in the config)
+  --zsync-source=<location>      accepted for kiwi-ng compatibility; ignored
+  --package-as-rpm               accepted for kiwi-ng compatibility; ignored
+"""
+
+
+def run_list(args: dict[str, Any]) -> int:
+    target_dir = Path(args["--target-dir"])
+    build, files = read_results(target_dir)
+    print(f"{build.get('name')} {build.get('version')} ({build.get('image')}, {build.get('arch')})")
+    for result in files:
+        print(f"  {result.kind:<18} {target_dir / result.filename}")
+    return 0
+
+
+def run_bundle(args: dict[str, Any]) -> int:
+    config = load_runtime_config(args.get("--config"))
+    bundle(
+        Path(args["--target-dir"]),
+        Path(args["--bundle-dir"]),
+        args["--id"],
+        compress=bool(args.get("--compress")) or config.bundle_compress,
+    )
+    return 0
+
+
+LIST = Command(usage=LIST_USAGE, run=run_list)
+BUNDLE = Command(usage=BUNDLE_USAGE, run=run_bundle)

@@ -1,0 +1,85 @@
+"""`system create` and `system build`: image files from a prepared root."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from kiwi_like.cli.command import Command
+from kiwi_like.cli.options import (
+    GLOBAL_HELP,
+    GLOBAL_USAGE,
+    OVERRIDE_HELP,
+    OVERRIDE_USAGE,
+    build_options,
+)
+from kiwi_like.cli.system_prepare import cache_dir, temp_dir
+from kiwi_like.create.pipeline import builder_for, create_image
+from kiwi_like.description import load_build
+from kiwi_like.prepare import PrepareOptions, load_state, prepare_root
+from kiwi_like.runtime_config import load_runtime_config
+
+CREATE_USAGE = f"""usage: kiwi-ng system create -h | --help
+       kiwi-ng system create --root=<directory> --target-dir=<directory>
+{GLOBAL_USAGE}
+
+options:
+  --root=<directory>             a root made by 'system prepare'
+  --target-dir=<directory>       where the image files go
+  --type=<build_type>            create this type of the description instead
+{GLOBAL_HELP}
+"""
+
+BUILD_USAGE = f"""usage: kiwi-ng system build -h | --help
+       kiwi-ng system build --description=<directory> --target-dir=<directory>
+           [--allow-existing-root] [--clear-cache]
+{OVERRIDE_USAGE}
+{GLOBAL_USAGE}
+
+options:
+  --description=<directory>      the image description directory
+  --target-dir=<directory>       where the image files go; the root is <target-dir>/build/image-root
+  --allow-existing-root          reuse an existing root directory
+  --clear-cache                  empty the shared package cache first
+{OVERRIDE_HELP}
+{GLOBAL_HELP}
+"""
+
+
+def run_create(args: dict[str, Any]) -> int:
+    root = Path(args["--root"]).resolve()
+    config = load_runtime_config(args.get("--config"))
+    description, options = load_state(root)
+    if args.get("--type"):
+        options = dataclasses.replace(options, build_type=args["--type"])
+    build = load_build(description, options, config)
+    create_image(build, root, Path(args["--target-dir"]), config, temp_dir(args), cache_dir(args))
+    return 0
+
+
+def run_build(args: dict[str, Any]) -> int:
+    config = load_runtime_config(args.get("--config"))
+    options = build_options(args)
+    build = load_build(args["--description"], options, config, args.get("--kiwi-file"))
+    builder_for(build)  # an unsupported type fails now, not after the prepare
+    target_dir = Path(args["--target-dir"]).resolve()
+    root = target_dir / "build" / "image-root"
+    prepare_root(
+        build,
+        PrepareOptions(
+            root=root,
+            allow_existing_root=bool(args.get("--allow-existing-root")),
+            clear_cache=bool(args.get("--clear-cache")),
+            shared_cache_dir=cache_dir(args),
+            temp_dir=temp_dir(args),
+        ),
+        config,
+        options,
+    )
+    create_image(build, root, target_dir, config, temp_dir(args), cache_dir(args))
+    return 0
+
+
+CREATE = Command(usage=CREATE_USAGE, run=run_create)
+BUILD = Command(usage=BUILD_USAGE, run=run_build)

@@ -1,0 +1,1 @@
+"""Stage 3: create image files from a prepared root (see pipeline.py)."""

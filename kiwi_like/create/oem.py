@@ -1,0 +1,32 @@
+"""The oem builder: a raw disk (dd it onto a machine) plus an optional virtual-disk format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiwi_like.create import formats
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.result import Results
+from kiwi_like.runtime_config import RuntimeConfig
+
+
+def create(
+    build: ResolvedBuild, root: Path, results: Results, scratch: Path, config: RuntimeConfig
+) -> None:
+    from kiwi_like.create.disk import build_disk
+
+    raw_name = f"{build.result_basename}.raw"
+    raw = results.stage(raw_name)
+    build_disk(build, root, raw, scratch)
+    disk_format = build.build_type.format
+    if disk_format:
+        name = formats.format_filename(build, disk_format)
+        if disk_format == "vagrant":
+            formats.vagrant_box(build, raw, results.stage(name), scratch)
+        else:
+            formats.convert(raw, disk_format, results.stage(name))
+        results.publish("disk_format_image", name)
+        results.publish_checksum(name, config.checksum_algorithm)
+    # With a format, that file is what a build service ships; the raw stays for dd.
+    results.publish("disk_image", raw_name, compress=True, use_for_bundle=not disk_format)
+    results.publish_checksum(raw_name, config.checksum_algorithm)

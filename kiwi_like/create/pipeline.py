@@ -1,0 +1,68 @@
+"""Stage 3: create the image files from a prepared root.
+
+One builder per image type (kiwi's factory-per-concern); each writes into the
+results' staging area and publishes finished files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from kiwi_like.create import oem
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.installer import package_manager_for
+from kiwi_like.log import log
+from kiwi_like.prepare.metadata import write_package_metadata
+from kiwi_like.result import Results, collecting_results
+from kiwi_like.runtime_config import RuntimeConfig
+from kiwi_like.scratch import scratch_directory
+
+Builder = Callable[[ResolvedBuild, Path, Results, Path, RuntimeConfig], None]
+
+BUILDERS: dict[str, Builder] = {
+    "oem": oem.create,
+}
+
+
+def builder_for(build: ResolvedBuild) -> Builder:
+    image = build.build_type.image
+    if image not in BUILDERS:
+        raise KiwiLikeError(
+            f"image type '{image}' cannot be created yet (supported: {', '.join(BUILDERS)})"
+        )
+    return BUILDERS[image]
+
+
+def create_image(
+    build: ResolvedBuild,
+    root: Path,
+    target_dir: Path,
+    config: RuntimeConfig,
+    temp_dir: Path | None = None,
+    cache_dir: Path | None = None,
+) -> Path:
+    """Build the image files of `build` from `root` into `target_dir`; return the result file."""
+    create = builder_for(build)
+    root = root.resolve()
+    target_dir = target_dir.resolve()
+    with collecting_results(target_dir) as results, scratch_directory(temp_dir) as scratch:
+        results.build = {
+            "name": build.name,
+            "version": build.version,
+            "arch": build.arch,
+            "image": build.build_type.image,
+            "profiles": list(build.profiles),
+            "description": str(build.description.file),
+        }
+        log.info("Create: %s image from %s", build.build_type.image, root)
+        create(build, root, results, scratch, config)
+        manager = package_manager_for(
+            build, root, cache_dir or config.shared_cache_dir, scratch, config
+        )
+        basename = build.result_basename
+        write_package_metadata(manager, results.staging, basename)
+        results.publish("image_packages", f"{basename}.packages", shasum=False)
+        results.publish("image_verified", f"{basename}.verified", shasum=False)
+        return results.write_result_file()

@@ -1,0 +1,33 @@
+"""Packages an image type needs in the root to be created, added during prepare.
+
+kiwi makes users list these; kiwi-like adds the missing ones and says so, so a
+description cannot fail at the very end of a build for want of a boot loader.
+"""
+
+from __future__ import annotations
+
+from kiwi_like.description import ResolvedBuild
+
+FILESYSTEM_TOOLS = {"ext2": "e2fsprogs", "ext3": "e2fsprogs", "ext4": "e2fsprogs",
+                    "xfs": "xfsprogs", "btrfs": "btrfs-progs"}  # fmt: skip
+
+
+def required_packages(build: ResolvedBuild) -> tuple[str, ...]:
+    """Debian package names the selected type needs (empty for other package managers)."""
+    if build.preferences.packagemanager not in ("apt", "apt-get"):
+        return ()
+    build_type = build.build_type
+    if build_type.image != "oem":
+        return ()
+    packages = [FILESYSTEM_TOOLS.get(build_type.filesystem or "ext4", "e2fsprogs")]
+    packages.append("dracut" if build_type.get("initrd_system") == "dracut" else "initramfs-tools")
+    firmware = build_type.firmware or "bios"
+    if build.arch == "x86_64":
+        packages.append("grub-pc-bin")
+        if firmware in ("efi", "uefi"):
+            packages.append("grub-efi-amd64-bin")
+    elif build.arch == "aarch64":
+        packages.append("grub-efi-arm64-bin")
+    if build_type.oemconfig.get("oem-resize", "true") != "false":
+        packages.append("fdisk")
+    return tuple(packages)
