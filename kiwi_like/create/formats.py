@@ -37,7 +37,7 @@ def convert(raw: Path, disk_format: str, output: Path) -> None:
     runner.run(["qemu-img", "convert", "-f", "raw", "-O", qemu_format, *options, raw, output])
 
 
-def vagrant_box(build: ResolvedBuild, raw: Path, output: Path, scratch: Path) -> None:
+def vagrant_box(raw: Path, output: Path, scratch: Path) -> None:
     """A libvirt vagrant box: box.img (qcow2), metadata.json and a Vagrantfile."""
     box = scratch / "vagrant-box"
     box.mkdir()

@@ -22,7 +22,7 @@ def create(
     if disk_format:
         name = formats.format_filename(build, disk_format)
         if disk_format == "vagrant":
-            formats.vagrant_box(build, raw, results.stage(name), scratch)
+            formats.vagrant_box(raw, results.stage(name), scratch)
         else:
             formats.convert(raw, disk_format, results.stage(name))
         results.publish("disk_format_image", name)
