@@ -8,6 +8,7 @@ interruption travels on, so no package manager keeps running behind our back.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shlex
 import signal
@@ -20,7 +21,9 @@ from pathlib import Path
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 
-TAIL_LINES = 12
+TAIL_LINES = 40  # kept for explaining failures
+SHOWN_LINES = 4  # shown in the one-line error
+PR_SET_PDEATHSIG = 1
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Which Debian package provides a host tool, for the "missing tool" message.
@@ -59,7 +62,7 @@ class CommandError(KiwiLikeError):
         self.args_run = list(args)
         self.returncode = returncode
         self.tail = list(tail)
-        shown = " | ".join(line.strip() for line in tail if line.strip())
+        shown = " | ".join([line.strip() for line in tail if line.strip()][-SHOWN_LINES:])
         super().__init__(
             f"command failed with exit code {returncode}: {_short(args)}"
             + (f": {shown}" if shown else "")
@@ -75,6 +78,12 @@ class Result:
 def _short(args: Sequence[str], limit: int = 160) -> str:
     text = shlex.join(str(a) for a in args)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when kiwi-like dies, even by SIGKILL itself."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -126,6 +135,7 @@ def run(
             env=full_env,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     except FileNotFoundError:
         raise _missing_tool(argv[0]) from None

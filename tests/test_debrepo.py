@@ -26,11 +26,11 @@ if not Path("/bin/busybox").is_file():
     MISSING.append("busybox-static")
 
 
-
 def test_host_tools_are_installed():
     """`make setup` installs these; a machine without them must fail here, not skip."""
     assert not MISSING, f"missing host tools (run make setup): {', '.join(MISSING)}"
     assert os.geteuid() == 0, "the tests build image roots and need root"
+
 
 MARKER = "var/lib/test-app/installed-marker"
 

@@ -171,8 +171,7 @@ def test_prepare_builds_the_described_root(kiwi, description, tmp_path, caplog):
     assert not (root / ".kconfig").exists() and not (root / ".profile").exists()
     assert not (root / "image/scripts").exists()
     # repositories: imageinclude keeps it (a local one cannot be), build files are gone
-    assert not (root / "etc/apt/sources.list.d/kiwi-like-build.sources").exists()
-    assert not (root / "etc/apt/kiwi-like-build-keys").exists()
+    assert not (root / "etc/apt/kiwi-like-build").exists()
     # the builder's files do not stay in the image
     host_resolv = Path("/etc/resolv.conf").read_bytes()
     resolv = root / "etc/resolv.conf"
@@ -310,6 +309,7 @@ def test_interrupt_leaves_no_mount_or_process(description, tmp_path, where, sig)
     process.send_signal(sig)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + sig
+    assert not (root / ".kconfig").exists() and not (root / ".profile").exists()
     assert f"kiwi-like: error: interrupted by {sig.name}" in err.splitlines()
     assert "Traceback" not in err
     assert str(root) not in Path("/proc/self/mountinfo").read_text()
@@ -333,15 +333,22 @@ def test_allow_existing_root_reuses_the_root(kiwi, description, tmp_path):
 def test_system_update_adds_and_deletes_packages(kiwi, description, tmp_path):
     root, cache = tmp_path / "root", tmp_path / "cache"
     assert prepare(kiwi, description, root, cache).code == 0
-    result = kiwi(
-        "system", "update", "--root", str(root), "--shared-cache-dir", str(cache),
-        "--config", str(description / "runtime.yml"),
-        "--add-package", "test-extra", "--delete-package", "test-app",
-    )  # fmt: skip
-    assert result.code == 0, result.err
+
+    def update(*options: str):
+        return kiwi(
+            "system", "update", "--root", str(root), "--shared-cache-dir", str(cache),
+            "--config", str(description / "runtime.yml"), *options,
+        )  # fmt: skip
+
+    added = update("--add-package", "test-extra")
+    assert added.code == 0, added.err
     assert (root / "usr/share/test-extra/f").read_text() == "extra\n"
+    removed = update("--delete-package", "test-app")
+    assert removed.code == 0, removed.err
     assert not (root / "usr/bin/test-app").exists()
-    assert (root / "usr/share/test-base/hello").exists()  # delete ignores dependencies
+    assert not (root / "usr/share/test-base/hello").exists()  # its dependency went too
+    assert update().code == 0  # a plain update of everything
+    assert not (root / "etc/apt/kiwi-like-build").exists()
 
 
 def test_system_update_needs_a_prepared_root(kiwi, tmp_path):
@@ -372,3 +379,24 @@ def test_progress_on_a_terminal_and_in_a_log(caplog):
     with caplog.at_level("INFO", logger="kiwi_like"):
         plain.update(10, 10, "Installed bar")
     assert plain.stream.getvalue() == ""
+
+
+def test_state_file_keeps_no_credentials(tmp_path, description):
+    from kiwi_like.description import BuildOptions, load_build
+    from kiwi_like.prepare.pipeline import load_state, save_state
+    from kiwi_like.runtime_config import RuntimeConfig
+
+    options = BuildOptions(
+        profiles=("extra",),
+        add_repos=("https://alice:s3cret@repo.example/debian,apt-deb",),
+        add_repo_credentials=("bob:hunter2",),
+        set_repo_credentials="carol:pa55",
+    )
+    build = load_build(description, BuildOptions(profiles=("extra",)), RuntimeConfig())
+    save_state(tmp_path, build, options)
+    text = (tmp_path / STATE_FILE).read_text()
+    for secret in ("s3cret", "hunter2", "pa55"):
+        assert secret not in text
+    _, loaded = load_state(tmp_path)
+    assert loaded.profiles == ("extra",)
+    assert loaded.add_repos == ("https://alice:***@repo.example/debian,apt-deb",)

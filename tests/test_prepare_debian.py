@@ -120,3 +120,22 @@ def test_warm_cache_prepare_downloads_nothing(jeos_root, cache, tmp_path):
     assert code == 0
     counts = [line for line in log.read_text().splitlines() if "packages downloaded" in line]
     assert len(counts) == 2 and all(": 0 packages downloaded" in line for line in counts), counts
+
+
+def test_system_update_on_the_real_root(jeos_root, cache):
+    """The image keeps its signed sources; the build ones must not clash with them."""
+    from kiwi_like.cli.main import main
+
+    root, _ = jeos_root
+    code = main(
+        [
+            "system", "update", "--root", str(root), "--shared-cache-dir", str(cache),
+            "--add-package", "hello",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert (root / "usr/bin/hello").is_file()
+    assert not (root / "etc/apt/kiwi-like-build").exists()
+    assert sorted(p.name for p in (root / "etc/apt/sources.list.d").iterdir()) == [
+        "debian-1.sources", "debian-2.sources", "debian-3.sources",
+    ]  # fmt: skip

@@ -100,7 +100,9 @@ def test_formats_convert_with_qemu_img(tmp_path, disk_format):
     assert info["format"] == expected[disk_format]
     assert info["virtual-size"] >= 16 * 1024 * 1024
     back = tmp_path / "back.raw"
-    subprocess.run(["qemu-img", "convert", *forced, "-O", "raw", str(output), str(back)], check=True)
+    subprocess.run(
+        ["qemu-img", "convert", *forced, "-O", "raw", str(output), str(back)], check=True
+    )
     if disk_format == "vhd-fixed":
         assert output.read_bytes()[-512:].startswith(b"conectix")
     assert back.read_bytes()[:4096] == b"\x55" * 4096

@@ -88,10 +88,16 @@ def run_update(args: dict[str, Any]) -> int:
             build, root, cache_dir(args) or config.shared_cache_dir, scratch, config
         )
         with build_time_files(root):
-            log.info("Update: packages of %s", root)
-            manager.update()
-            manager.install(args.get("--add-package") or [])
-            manager.delete(args.get("--delete-package") or [])
+            # kiwi-ng's semantics: add, or delete (with dependency cleanup), or update all.
+            if args.get("--add-package"):
+                log.info("Update: installing %s", " ".join(args["--add-package"]))
+                manager.install(args["--add-package"])
+            elif args.get("--delete-package"):
+                log.info("Update: removing %s", " ".join(args["--delete-package"]))
+                manager.uninstall(args["--delete-package"])
+            else:
+                log.info("Update: bringing every package of %s up to date", root)
+                manager.update()
             manager.finalize_repositories()
             manager.clean()
     return 0

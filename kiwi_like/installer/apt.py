@@ -12,6 +12,9 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
 
 from kiwi_like import run as runner
 from kiwi_like.chroot import Bind, run_in_root
@@ -24,13 +27,19 @@ from kiwi_like.progress import Progress
 from kiwi_like.rootfs import inside
 
 MERGED_USR_HOOKS = Path("/usr/share/mmdebstrap/hooks/merged-usr")
-BUILD_SOURCES = "etc/apt/sources.list.d/kiwi-like-build.sources"
-BUILD_KEYS = "etc/apt/kiwi-like-build-keys"
+# Build-time apt configuration lives apart from the image's own sources, and apt is
+# pointed only at it: the same repository in both would conflict (Signed-By).
+BUILD_DIR = "etc/apt/kiwi-like-build"
+BUILD_SOURCES = f"{BUILD_DIR}/sources.list.d/build.sources"
+BUILD_KEYS = f"{BUILD_DIR}/keys"
+BUILD_AUTH = "etc/apt/auth.conf.d/kiwi-like-build.conf"
 IMAGE_KEYS = "etc/apt/keyrings"
 REPOS_IN_ROOT = "/run/kiwi-like/repos"
 APT_OPTIONS = (
     "-q",
     "-y",
+    "-o", "Dir::Etc::SourceList=kiwi-like-build/none.list",
+    "-o", "Dir::Etc::SourceParts=kiwi-like-build/sources.list.d",
     "-o", "APT::Status-Fd=1",
     "-o", "Dpkg::Use-Pty=0",
     "-o", "APT::Sandbox::User=root",
@@ -124,6 +133,19 @@ class AptPackageManager(PackageManager):
             raise KiwiLikeError(f"repository {alias}: signing key {key} not found")
         return path
 
+    def _download_key(self, alias: str, url: str) -> Path:
+        try:
+            response = requests.get(url, timeout=30)
+            response.raise_for_status()
+        except requests.RequestException as error:
+            raise KiwiLikeError(
+                f"repository {alias}: cannot download signing key {url}: {error}"
+            ) from None
+        path = self.scratch / "keys" / f"{alias}-{len(list(self.scratch.glob('keys/*')))}.key"
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        path.write_bytes(response.content)
+        return path
+
     def _combined_keyring(self, alias: str, keys: Sequence[Path]) -> Path:
         """One binary keyring per repository (apt wants a binary .gpg or an armored .asc)."""
         keyring = self.scratch / "keys" / f"{alias}.gpg"
@@ -178,12 +200,13 @@ class AptPackageManager(PackageManager):
         sources = self.root / BUILD_SOURCES
         sources.parent.mkdir(parents=True, exist_ok=True)
         sources.write_text("\n".join(stanzas))
+        self._write_auth(self.root / BUILD_AUTH, self.repos)
         # mmdebstrap leaves its own (host-path) source lines behind.
         (self.root / "etc/apt/sources.list").unlink(missing_ok=True)
 
     def finalize_repositories(self) -> None:
-        (self.root / BUILD_SOURCES).unlink(missing_ok=True)
-        shutil.rmtree(self.root / BUILD_KEYS, ignore_errors=True)
+        shutil.rmtree(self.root / BUILD_DIR, ignore_errors=True)
+        (self.root / BUILD_AUTH).unlink(missing_ok=True)
         shutil.rmtree(self.root / REPOS_IN_ROOT.lstrip("/"), ignore_errors=True)
         for repo in self.repos:
             if not repo.repository.imageinclude:
@@ -201,6 +224,23 @@ class AptPackageManager(PackageManager):
                 keyring = f"/{IMAGE_KEYS}/{repo.alias}.gpg"
             target = self.root / "etc/apt/sources.list.d" / f"{repo.alias}.sources"
             target.write_text(self._deb822(repo, in_root=True, keyring=keyring))
+            self._write_auth(self.root / f"etc/apt/auth.conf.d/{repo.alias}.conf", [repo])
+
+    @staticmethod
+    def _write_auth(path: Path, repos: Sequence[AptRepo]) -> None:
+        """apt's netrc-style credentials; only root may read them."""
+        entries = [
+            f"machine {urlsplit(r.repository.source).netloc.rsplit('@', 1)[-1]}"
+            f"{urlsplit(r.repository.source).path} "
+            f"login {r.repository.username} password {r.repository.password}\n"
+            for r in repos
+            if r.repository.username and r.repository.password and r.local_dir is None
+        ]
+        if not entries:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text("".join(entries))
 
     # -- running apt ------------------------------------------------------------------
 
@@ -276,7 +316,15 @@ class AptPackageManager(PackageManager):
         missing = [a or b for a, b in _NOT_FOUND.findall(text)]
         if missing:
             return KiwiLikeError(f"package not found in the repositories: {', '.join(missing)}")
-        failed = re.search(r"Failed to fetch (\S+)\s+(.*)", text)
+        unsigned = re.search(r"NO_PUBKEY (\S+)|repository '([^']+)' is not signed", text)
+        if unsigned:
+            return KiwiLikeError(
+                f"repository signature check failed ({unsigned.group(0)}): give the repository's "
+                'key with <signing key=...> or, knowing the risk, repository_gpgcheck="false"'
+            )
+        failed = re.search(r"Failed to fetch (\S+)\s+(.*)", text) or re.search(
+            r"Err:\d+ (\S+ \S+).*\n\s*(.*)", text
+        )
         if failed:
             return KiwiLikeError(
                 f"repository unreachable: {failed.group(1)}: {failed.group(2).strip()}"
@@ -286,9 +334,7 @@ class AptPackageManager(PackageManager):
     def _count_downloads(self, before: set[str]) -> None:
         after = {p.name for p in self.archives.glob("*.deb")}
         new = len(after - before)
-        self.cache_stats = CacheStats(
-            hits=self.cache_stats.hits + len(before), downloads=self.cache_stats.downloads + new
-        )
+        self.cache_stats = CacheStats(downloads=self.cache_stats.downloads + new)
         log.info("package cache %s: %d packages downloaded", self.archives, new)
 
     # -- the interface ----------------------------------------------------------------

@@ -38,7 +38,6 @@ class InstalledPackage:
 
 @dataclass(frozen=True)
 class CacheStats:
-    hits: int = 0
     downloads: int = 0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from kiwi_like.chroot import build_time_files
 from kiwi_like.create.requirements import required_packages
 from kiwi_like.description import BuildOptions, ResolvedBuild
+from kiwi_like.description.uri import redact
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer import PackageManager, package_manager_for
 from kiwi_like.log import log
@@ -89,11 +90,11 @@ def prepare_root(
             log.info("Prepare: reusing the existing root %s", root)
         else:
             step("bootstrap", lambda: manager.bootstrap(build.packages.bootstrap))
-        with build_time_files(root):
+        with build_time_files(root), scripts.script_environment(root, build):
             _customize(build, root, scratch, manager, step)
-        step("remove build-time files", lambda: scripts.remove_script_environment(root))
     save_state(root, build, build_options)
-    log.info("Prepared image root %s", root)
+    summary = ", ".join(f"{t.name} {t.seconds:.1f}s" for t in step.timings if t.seconds >= 0.5)
+    log.info("Prepared image root %s (%s)", root, summary)
     return step.timings
 
 
@@ -101,7 +102,6 @@ def _customize(
     build: ResolvedBuild, root: Path, scratch: Path, manager: PackageManager, step: _Steps
 ) -> None:
     packages = build.packages
-    step("script environment", lambda: scripts.install_script_environment(root, build))
     step("post_bootstrap.sh", lambda: scripts.run_script(root, build, "post_bootstrap.sh"))
     if packages.collections or packages.products:
         log.warning(
@@ -128,11 +128,16 @@ def _customize(
 
 
 def save_state(root: Path, build: ResolvedBuild, build_options: BuildOptions) -> None:
-    """What `system create` and `system update` need to load the same build again."""
-    state = {
-        "description": str(build.description.file),
-        "options": asdict(build_options),
-    }
+    """What `system create` and `system update` need to load the same build again.
+
+    The file stays in the root, so repository credentials are left out of it.
+    """
+    options = asdict(build_options)
+    options["set_repo_credentials"] = None
+    options["add_repo_credentials"] = []
+    options["set_repo"] = redact(options["set_repo"]) if options["set_repo"] else None
+    options["add_repos"] = [redact(repo) for repo in options["add_repos"]]
+    state = {"description": str(build.description.file), "options": options}
     path = root / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2) + "\n")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shlex
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kiwi_like import run as runner
@@ -51,16 +53,18 @@ def profile_variables(build: ResolvedBuild) -> dict[str, str]:
     return values
 
 
-def install_script_environment(root: Path, build: ResolvedBuild) -> None:
+@contextmanager
+def script_environment(root: Path, build: ResolvedBuild) -> Iterator[None]:
+    """/.profile and /.kconfig for the scripts; gone afterwards, also after a failure."""
     lines = [f"{name}={shlex.quote(value)}" for name, value in profile_variables(build).items()]
-    (root / ".profile").write_text("\n".join(lines) + "\n")
-    shutil.copyfile(FUNCTIONS, root / ".kconfig")
-
-
-def remove_script_environment(root: Path) -> None:
-    for name in (".profile", ".kconfig"):
-        (root / name).unlink(missing_ok=True)
-    shutil.rmtree(root / SCRIPT_DIR / "scripts", ignore_errors=True)
+    try:
+        (root / ".profile").write_text("\n".join(lines) + "\n")
+        shutil.copyfile(FUNCTIONS, root / ".kconfig")
+        yield
+    finally:
+        for name in (".profile", ".kconfig"):
+            (root / name).unlink(missing_ok=True)
+        shutil.rmtree(root / SCRIPT_DIR / "scripts", ignore_errors=True)
 
 
 def run_script(root: Path, build: ResolvedBuild, name: str) -> bool:
