@@ -14,10 +14,10 @@ from kiwi_like.cli.options import (
     OVERRIDE_USAGE,
     build_options,
 )
-from kiwi_like.cli.system_prepare import cache_dir, temp_dir
+from kiwi_like.cli.system_prepare import cache_dir, prepare_options, temp_dir
 from kiwi_like.create.pipeline import builder_for, create_image
 from kiwi_like.description import load_build
-from kiwi_like.prepare import PrepareOptions, load_state, prepare_root
+from kiwi_like.prepare import load_state, prepare_root
 from kiwi_like.runtime_config import load_runtime_config
 
 CREATE_USAGE = f"""usage: kiwi-ng system create -h | --help
@@ -65,18 +65,7 @@ def run_build(args: dict[str, Any]) -> int:
     builder_for(build)  # an unsupported type fails now, not after the prepare
     target_dir = Path(args["--target-dir"]).resolve()
     root = target_dir / "build" / "image-root"
-    prepare_root(
-        build,
-        PrepareOptions(
-            root=root,
-            allow_existing_root=bool(args.get("--allow-existing-root")),
-            clear_cache=bool(args.get("--clear-cache")),
-            shared_cache_dir=cache_dir(args),
-            temp_dir=temp_dir(args),
-        ),
-        config,
-        options,
-    )
+    prepare_root(build, prepare_options(args, root), config, options)
     create_image(build, root, target_dir, config, temp_dir(args), cache_dir(args))
     return 0
 

@@ -59,22 +59,21 @@ def temp_dir(args: dict[str, Any]) -> Path | None:
     return Path(value) if value else None
 
 
+def prepare_options(args: dict[str, Any], root: Path) -> PrepareOptions:
+    return PrepareOptions(
+        root=root,
+        allow_existing_root=bool(args.get("--allow-existing-root")),
+        clear_cache=bool(args.get("--clear-cache")),
+        shared_cache_dir=cache_dir(args),
+        temp_dir=temp_dir(args),
+    )
+
+
 def run_prepare(args: dict[str, Any]) -> int:
     config = load_runtime_config(args.get("--config"))
     options = build_options(args)
     build = load_build(args["--description"], options, config, args.get("--kiwi-file"))
-    prepare_root(
-        build,
-        PrepareOptions(
-            root=Path(args["--root"]),
-            allow_existing_root=bool(args.get("--allow-existing-root")),
-            clear_cache=bool(args.get("--clear-cache")),
-            shared_cache_dir=cache_dir(args),
-            temp_dir=temp_dir(args),
-        ),
-        config,
-        options,
-    )
+    prepare_root(build, prepare_options(args, Path(args["--root"])), config, options)
     return 0
 
 

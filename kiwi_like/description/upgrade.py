@@ -26,25 +26,21 @@ def check_schemaversion(loaded: LoadedXml) -> str:
     return version
 
 
+# (element, attribute) pairs that name image types.
+IMAGE_TYPE_ATTRIBUTES = (("type", "image"), ("packages", "type"))
+
+
 def upgrade(loaded: LoadedXml) -> list[str]:
     """Rewrite legacy names in the tree; return the warnings to show."""
     warnings = []
-    for element in loaded.root.iter("type"):
-        image = element.get("image", "")
-        if image in RENAMED_IMAGE_TYPES:
-            element.set("image", RENAMED_IMAGE_TYPES[image])
-            file, line = loaded.origin(element)
-            warnings.append(
-                f"{file}:{line}: image type '{image}' is deprecated, "
-                f"using '{RENAMED_IMAGE_TYPES[image]}'"
-            )
-    for element in loaded.root.iter("packages"):
-        kind = element.get("type", "")
-        if kind in RENAMED_IMAGE_TYPES:
-            element.set("type", RENAMED_IMAGE_TYPES[kind])
-            file, line = loaded.origin(element)
-            warnings.append(
-                f"{file}:{line}: packages type '{kind}' is deprecated, "
-                f"using '{RENAMED_IMAGE_TYPES[kind]}'"
-            )
+    for tag, attribute in IMAGE_TYPE_ATTRIBUTES:
+        for element in loaded.root.iter(tag):
+            old = element.get(attribute, "")
+            if old in RENAMED_IMAGE_TYPES:
+                new = RENAMED_IMAGE_TYPES[old]
+                element.set(attribute, new)
+                file, line = loaded.origin(element)
+                warnings.append(
+                    f"{file}:{line}: {tag} {attribute} '{old}' is deprecated, using '{new}'"
+                )
     return warnings
