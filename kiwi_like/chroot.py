@@ -74,6 +74,7 @@ def run_in_root(
         stdin=stdin,
         on_line=on_line,
         check=check,
+        display=["chroot", str(root), *command],
     )
 
 

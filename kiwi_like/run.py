@@ -110,11 +110,13 @@ def run(
     check: bool = True,
     on_line: Callable[[str], None] | None = None,
     keep_output: bool = False,
+    display: Sequence[str] | None = None,
 ) -> Result:
     """Run a program, streaming its merged stdout/stderr into the log.
 
     `on_line` sees every output line (for progress); `keep_output` returns the
-    whole output, otherwise only the tail is kept. With `inherit_env=False` the
+    whole output, otherwise only the tail is kept. `display` is the command as
+    errors should name it (e.g. the command inside a chroot). With `inherit_env=False` the
     program sees only a clean PATH/locale plus `env` (used for chroots, so the
     builder's environment does not leak into the image).
     """
@@ -159,7 +161,7 @@ def run(
         _stop(process)
         raise
     if check and returncode != 0:
-        raise CommandError(argv, returncode, tail)
+        raise CommandError(list(display) if display else argv, returncode, tail)
     return Result(returncode, "\n".join(kept if keep_output else tail))
 
 

@@ -40,8 +40,9 @@ APT_OPTIONS = (
     "-y",
     "-o", "Dir::Etc::SourceList=kiwi-like-build/none.list",
     "-o", "Dir::Etc::SourceParts=kiwi-like-build/sources.list.d",
+    # Status lines go into the output stream we read. Not with Dpkg::Use-Pty=0: then
+    # maintainer scripts get EIO writing to stdout (seen with udev and initramfs-tools).
     "-o", "APT::Status-Fd=1",
-    "-o", "Dpkg::Use-Pty=0",
     "-o", "APT::Sandbox::User=root",
     "-o", "Acquire::Retries=3",
     "-o", "Dpkg::Options::=--force-confdef",
