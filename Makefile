@@ -31,6 +31,7 @@ $(BIN)/kiwi-ng: setup.cfg pyproject.toml
 
 # README command 1: build the default image (Debian 12 from the host's apt sources).
 image: setup
+	rm -rf $(TARGET_DIR)/build/image-root
 	$(BIN)/kiwi-ng --profile $(PROFILE) system build \
 		--description descriptions/debian/bookworm-jeos --target-dir $(TARGET_DIR)
 

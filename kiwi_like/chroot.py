@@ -3,7 +3,9 @@
 Every chroot command runs in a private mount namespace (`unshare --mount`):
 /proc, /sys, /dev and any bind mounts exist only for that one command and
 vanish with it, whatever happens to the build (error, Ctrl-C, SIGKILL). The
-host never sees a mount, so nothing can be left behind.
+host never sees a mount, so nothing can be left behind. It also gets its own
+PID namespace, so stopping the command stops everything it started, even
+programs that left its session (dpkg under apt's pty does).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class Bind:
 
 
 def chroot_argv(root: Path, command: Sequence[str], binds: Sequence[Bind] = ()) -> list[str]:
-    argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c"]
+    argv = ["unshare", "--mount", "--propagation", "private", *runner.OWN_PID_NAMESPACE]
+    argv += ["--", "sh", "-c"]
     argv += [_MOUNT_AND_CHROOT, "kiwi-like-chroot", str(root)]
     for bind in binds:
         argv += [str(bind.source), bind.target]

@@ -25,6 +25,9 @@ TAIL_LINES = 40  # kept for explaining failures
 SHOWN_LINES = 4  # shown in the one-line error
 PR_SET_PDEATHSIG = 1
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# unshare options: the command is PID 1 of a new PID namespace and is killed with
+# unshare, which takes every process inside along, also those in other sessions.
+OWN_PID_NAMESPACE = ("--pid", "--fork", "--kill-child")
 
 # Which Debian package provides a host tool, for the "missing tool" message.
 TOOL_PACKAGES = {
@@ -78,6 +81,11 @@ class Result:
 def _short(args: Sequence[str], limit: int = 160) -> str:
     text = shlex.join(str(a) for a in args)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def contained(args: Sequence[str | Path]) -> list[str | Path]:
+    """`args` in a PID namespace of its own (see OWN_PID_NAMESPACE)."""
+    return ["unshare", *OWN_PID_NAMESPACE, "--", *args]
 
 
 def _die_with_parent() -> None:

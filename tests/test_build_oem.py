@@ -83,6 +83,8 @@ def test_bundle(target: Path, kiwi, tmp_path: Path):
 def test_raw_disk_boots(target: Path, firmware: str):
     booted = qemu.boot(target / f"{BASENAME}.raw", firmware, marker=LOGIN)
     assert booted.marker, booted.tail()
+    # /etc/issue as the description's images.sh wrote it at the start of system create
+    assert "Debian 12 JeOS 1.0.0 (oem) debian-bookworm-jeos ttyS0" in booted.console
 
 
 def test_qcow2_format_boots(target: Path, tmp_path: Path):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kiwi_like.cli.main import COMMANDS
 from tests.conftest import MINIMAL, REPO
 
 DESCRIPTIONS = sorted(
@@ -35,6 +36,14 @@ def test_command_help(kiwi):
     result = kiwi("image", "info", "--help")
     assert result.code == 0
     assert "--set-repo" in result.out
+
+
+@pytest.mark.parametrize("command", [" ".join(key) for key in COMMANDS])
+def test_every_command_grammar_parses(kiwi, command):
+    """docopt checks a grammar only when it is used: each usage text must be valid."""
+    result = kiwi(*command.split(), "--help")
+    assert (result.code, result.err) == (0, "")
+    assert result.out.startswith(f"usage: kiwi-ng {command} -h | --help")
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -14,8 +15,11 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_pip_install_into_a_fresh_venv(tmp_path):
     venv = tmp_path / "venv"
-    # The dependencies come from this interpreter, so the test needs no package index.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # The dependencies (and setuptools/wheel to build with) come from the running
+    # interpreter's site-packages, so the test needs no package index.
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    (site / "running-interpreter.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
         [
             str(venv / "bin" / "pip"),

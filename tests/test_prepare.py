@@ -315,7 +315,12 @@ def test_interrupt_leaves_no_mount_or_process(description, tmp_path, where, sig)
     assert str(root) not in Path("/proc/self/mountinfo").read_text()
     assert str(root) not in Path("/proc/1/mountinfo").read_text()
     leftovers = subprocess.run(["pgrep", "-f", f"{root}"], capture_output=True, text=True)
-    assert leftovers.stdout == "", "a process of the build is still running"
+    if leftovers.stdout:
+        pids = ",".join(leftovers.stdout.split())
+        ps = subprocess.run(
+            ["ps", "-o", "pid,ppid,sid,args", "-p", pids], capture_output=True, text=True
+        )
+        pytest.fail(f"processes of the build are still running:\n{ps.stdout}")
     # the build-time files were taken out again
     assert not (root / "usr/sbin/policy-rc.d").exists()
 

@@ -76,6 +76,8 @@ def test_users_locale_timezone(jeos_root):
     assert os.readlink(root / "etc/localtime") == "/usr/share/zoneinfo/UTC"
     assert (root / "etc/vconsole.conf").read_text() == "KEYMAP=us\n"
     assert (root / "etc/hostname").read_text() == "debian-bookworm-jeos\n"
+    # generated during the build, emptied so each machine gets its own at first boot
+    assert (root / "etc/machine-id").read_text() == ""
 
 
 def test_repositories_and_build_leftovers(jeos_root):

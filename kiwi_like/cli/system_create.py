@@ -27,7 +27,6 @@ CREATE_USAGE = f"""usage: kiwi-ng system create -h | --help
 options:
   --root=<directory>             a root made by 'system prepare'
   --target-dir=<directory>       where the image files go
-  --type=<build_type>            create this type of the description instead
 {GLOBAL_HELP}
 """
 

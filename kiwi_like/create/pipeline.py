@@ -14,6 +14,7 @@ from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer import package_manager_for
 from kiwi_like.log import log
+from kiwi_like.prepare import scripts
 from kiwi_like.prepare.metadata import write_package_metadata
 from kiwi_like.result import Results, collecting_results
 from kiwi_like.runtime_config import RuntimeConfig
@@ -57,6 +58,9 @@ def create_image(
             "description": str(build.description.file),
         }
         log.info("Create: %s image from %s", build.build_type.image, root)
+        # kiwi's images.sh: the last changes to the root before any image type is made
+        with scripts.script_environment(root, build):
+            scripts.run_script(root, build, "images.sh")
         create(build, root, results, scratch, config)
         manager = package_manager_for(
             build, root, cache_dir or config.shared_cache_dir, scratch, config

@@ -283,10 +283,13 @@ class AptPackageManager(PackageManager):
                     env={"INITRD": "No"},
                     on_line=on_line,
                 )
+            # contained: apt starts dpkg in a pty session of its own
+            argv = ["apt-get", *APT_OPTIONS, *self._host_apt_options(), *arguments]
             return runner.run(
-                ["apt-get", *APT_OPTIONS, *self._host_apt_options(), *arguments],
+                runner.contained(argv),
                 env={"DEBIAN_FRONTEND": "noninteractive", "DPKG_ROOT": str(self.root)},
                 on_line=on_line,
+                display=argv,
             )
         except runner.CommandError as error:
             raise self._explain(error) from None

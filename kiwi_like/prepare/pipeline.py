@@ -125,6 +125,7 @@ def _customize(
     step("delete packages", lambda: manager.delete(packages.delete))
     step("image repositories", manager.finalize_repositories)
     step("package manager cleanup", manager.clean)
+    step("machine id", lambda: settings.reset_machine_id(root))
 
 
 def save_state(root: Path, build: ResolvedBuild, build_options: BuildOptions) -> None:

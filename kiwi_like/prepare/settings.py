@@ -103,3 +103,20 @@ def apply_settings(build: ResolvedBuild, root: Path) -> None:
         setup_keytable(root, preferences.keytable)
     if preferences.timezone:
         setup_timezone(root, preferences.timezone)
+
+
+def reset_machine_id(root: Path) -> None:
+    """Empty the machine id that package scripts generated during the build.
+
+    Every machine made from the image must get its own at first boot (systemd
+    writes an empty /etc/machine-id then), or all of them share one DHCP client
+    id and journal id. dbus's copy is a link to it or goes away.
+    """
+    machine_id = resolve_in_root(root, "/etc/machine-id")
+    if machine_id.is_file() and not machine_id.is_symlink() and machine_id.stat().st_size:
+        log.info("Emptying /etc/machine-id (generated at first boot)")
+        machine_id.write_text("")
+    dbus_id = resolve_in_root(root, "/var/lib/dbus/machine-id")
+    if dbus_id.is_file() and not dbus_id.is_symlink():
+        dbus_id.unlink()
+        dbus_id.symlink_to("/etc/machine-id")

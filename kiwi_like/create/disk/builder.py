@@ -1,0 +1,181 @@
+"""Building a bootable disk image from a prepared root, without loop devices.
+
+Order: check the image, configure the root (fstab, GRUB files, oem-resize,
+initrd), size the disk, make every file system as a file (ext*/btrfs from
+the directory, xfs through a namespaced loop mount, FAT with mtools), make
+GRUB's images inside the root, then assemble: sfdisk on a sparse file, the
+file systems copied in at their offsets, GRUB's BIOS code into the MBR and
+the BIOS boot partition. The image is written under a temporary name next
+to its final path and renamed when it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kiwi_like.create.disk import filesystems, grub, table
+from kiwi_like.create.disk.configure import configure_root
+from kiwi_like.create.disk.esp import make_esp
+from kiwi_like.create.disk.grubcfg import early_config
+from kiwi_like.create.disk.identity import Identities
+from kiwi_like.create.disk.layout import MIB, DiskLayout, plan_layout, root_minimum, round_up
+from kiwi_like.create.disk.preflight import check_image, grub_firmwares
+from kiwi_like.create.disk.result import DiskResult, describe
+from kiwi_like.create.disk.settings import DiskSettings, disk_settings
+from kiwi_like.create.disk.sparse import copy_into
+from kiwi_like.create.disk.steps import step
+from kiwi_like.create.disk.tree import ESP_MOUNTPOINT, excluded_paths, parked, tree_size
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.log import log
+from kiwi_like.prepare import scripts
+
+EFI_BOOT_PATH = ("EFI", "BOOT", "BOOTX64.EFI")
+DISK_HOOKS = ("pre_disk_sync.sh", "disk.sh")
+
+
+@contextmanager
+def partial_file(final: Path) -> Iterator[Path]:
+    """A temporary file next to `final`, renamed to it only if the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.with_name(f".{final.name}.{secrets.token_hex(4)}.partial")
+    # a new file with the usual permissions (0666 less the umask), unlike mkstemp's 0600
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield temporary
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def run_disk_hooks(build: ResolvedBuild, root: Path) -> None:
+    """kiwi's disk scripts, in the chroot, on the tree the root file system is made from.
+
+    kiwi runs pre_disk_sync.sh before it copies the root onto the disk and
+    disk.sh on the mounted disk afterwards; kiwi-like makes the file system
+    from the tree itself, so both run on that tree, in that order, once fstab,
+    GRUB's files and the initrd are in place.
+    """
+    with scripts.script_environment(root, build):
+        for name in DISK_HOOKS:
+            scripts.run_script(root, build, name)
+
+
+def _esp_tree(root: Path, efi_image: Path, work: Path) -> Path:
+    """The EFI system partition's files: the root's /boot/efi plus GRUB as the fallback loader."""
+    tree = work / "esp"
+    source = root / ESP_MOUNTPOINT
+    if source.is_dir() and not source.is_symlink():
+        shutil.copytree(source, tree, symlinks=False)
+    else:
+        tree.mkdir()
+    target = tree.joinpath(*EFI_BOOT_PATH)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(efi_image, target)
+    return tree
+
+
+def _make_partition_files(
+    root: Path, layout: DiskLayout, boot: grub.BootImages, work: Path
+) -> dict[int, Path]:
+    """The content of the partitions before the root one, as files by partition number."""
+    files: dict[int, Path] = {}
+    esp = layout.find("esp")
+    if esp is not None:
+        assert boot.efi_image is not None
+        files[esp.number] = work / "esp.img"
+        with step("creating the EFI system partition"):
+            make_esp(esp, _esp_tree(root, boot.efi_image, work), files[esp.number])
+    swap = layout.find("swap")
+    if swap is not None:
+        files[swap.number] = work / "swap.img"
+        with step("creating the swap partition"):
+            filesystems.make_swap(swap, files[swap.number])
+    return files
+
+
+def _make_root_file(
+    root: Path,
+    settings: DiskSettings,
+    ids: Identities,
+    root_min: int,
+    create_options: str,
+    work: Path,
+) -> tuple[DiskLayout, Path]:
+    """The root file system as a file, and the layout it fits into.
+
+    If mkfs needs more room than planned (btrfs), the disk is planned again
+    around what it needs, once; a fixed <size> that is too small is an error.
+    """
+    output = work / "root.img"
+    for attempt in (1, 2):
+        layout = plan_layout(settings, ids, root_min)
+        try:
+            with (
+                parked(root, excluded_paths(root, settings.efi), work / "parked"),
+                step(f"creating the {settings.filesystem} root file system"),
+            ):
+                filesystems.make_root_filesystem(layout.root, root, output, work, create_options)
+            return layout, output
+        except filesystems.RootTooSmall as error:
+            if attempt == 2:
+                raise
+            log.info("%s: planning the disk again", error)
+            root_min = round_up(error.needed)
+    raise AssertionError("unreachable")
+
+
+def _assemble(
+    image: Path, layout: DiskLayout, files: dict[int, Path], boot: grub.BootImages
+) -> dict[str, object]:
+    log.info("Assembling the %s disk (%d MiB)", layout.table, layout.size // MIB)
+    filesystems.sized_file(image, layout.size)
+    table.write_table(image, layout)
+    for partition in layout.partitions:
+        content = files.get(partition.number)
+        if content is not None:
+            copy_into(content, image, partition.start)
+            content.unlink()  # free the space early
+    grub.install_bios_boot(image, layout, boot)
+    return table.read_table(image)
+
+
+def build_disk(build: ResolvedBuild, root: Path, image: Path, scratch: Path) -> DiskResult:
+    """Build the raw disk image `image` for the selected type from the prepared `root`."""
+    root = root.absolute()
+    image = image.absolute()
+    settings = disk_settings(build)
+    kernel = check_image(root, settings)
+    ids = Identities.new()
+    attributes = build.build_type
+    with step("configuring the root for the disk"):
+        mount_options = attributes.get("fsmountoptions") or "defaults"
+        configure_root(root, settings, ids, kernel, mount_options)
+    run_disk_hooks(build, root)
+    root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))
+    plan_layout(settings, ids, root_min)  # a too small <size> fails before the slow steps
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-disk-") as name:
+        work = Path(name)
+        with step("making the GRUB images"):
+            boot = grub.make_boot_images(
+                root, grub_firmwares(settings), early_config(ids.root_uuid), work
+            )
+        layout, root_file = _make_root_file(
+            root, settings, ids, root_min, attributes.get("fscreateoptions") or "", work
+        )
+        log.info(
+            "Disk layout: %s",
+            ", ".join(f"{p.name} {p.size // MIB} MiB" for p in layout.partitions),
+        )
+        files = _make_partition_files(root, layout, boot, work)
+        files[layout.root.number] = root_file
+        with partial_file(image) as partial, step("assembling the disk image"):
+            written = _assemble(partial, layout, files, boot)
+            result = describe(image, layout, written, settings.firmware, kernel.version)
+    log.info("Disk image %s: %d MiB, root %s", image.name, layout.size // MIB, ids.root_uuid)
+    return result

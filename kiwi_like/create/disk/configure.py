@@ -1,0 +1,33 @@
+"""Making the root bootable from this disk: fstab, GRUB files, oem-resize, initrd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiwi_like.create.disk import resize
+from kiwi_like.create.disk.fstab import write_fstab
+from kiwi_like.create.disk.grubcfg import install_grub_modules, write_grub_cfg
+from kiwi_like.create.disk.identity import Identities
+from kiwi_like.create.disk.initrd import generate_initrd
+from kiwi_like.create.disk.kernel import Kernel
+from kiwi_like.create.disk.preflight import grub_firmwares
+from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.create.disk.tree import ESP_MOUNTPOINT
+from kiwi_like.log import log
+from kiwi_like.rootfs import resolve_in_root
+
+
+def configure_root(
+    root: Path, settings: DiskSettings, ids: Identities, kernel: Kernel, mount_options: str
+) -> None:
+    log.info("Configuring the root for the disk (root file system UUID %s)", ids.root_uuid)
+    if settings.efi:
+        resolve_in_root(root, "/" + ESP_MOUNTPOINT).mkdir(parents=True, exist_ok=True)
+    write_fstab(root, settings, ids, mount_options)
+    install_grub_modules(root, grub_firmwares(settings))
+    write_grub_cfg(root, settings, ids, kernel)
+    if settings.resize:
+        resize.install_resize(root)
+    else:
+        resize.remove_resize(root)
+    generate_initrd(root, settings, kernel)

@@ -1,0 +1,92 @@
+"""File system images made from a directory, each in a file of the partition's size.
+
+ext2/3/4 (`mke2fs -d`) and btrfs (`mkfs.btrfs --rootdir`) are filled without
+mounting anything. xfsprogs 6.1 cannot fill a file system from a directory,
+so an xfs image is loop-mounted inside a private mount namespace (`unshare
+--mount`) and filled with `cp -a`: the mount exists only for that one
+command, and the loop device is set up with autoclear, so it goes away with
+the mount, also when the build is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from kiwi_like import run as runner
+from kiwi_like.create.disk.layout import PlannedPartition
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+
+_FILL_XFS = r"""
+set -e
+mount -t xfs -o loop "$1" "$2"
+if ! cp -a "$3/." "$2/"; then
+    umount "$2"
+    exit 1
+fi
+umount "$2"
+"""
+
+
+class RootTooSmall(KiwiLikeError):
+    """The file system needs more room than its partition has (mkfs.btrfs --rootdir grows
+    its file to its own estimate of what the tree needs)."""
+
+    def __init__(self, needed: int, available: int) -> None:
+        self.needed = needed
+        super().__init__(
+            f"the root file system needs {needed >> 20} MiB, the partition has {available >> 20}"
+        )
+
+
+def sized_file(path: Path, size: int) -> None:
+    """A sparse file of `size` bytes (replacing what was there)."""
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+
+
+def make_root_filesystem(
+    partition: PlannedPartition, tree: Path, output: Path, work: Path, create_options: str = ""
+) -> None:
+    fs = partition.filesystem
+    assert fs is not None and partition.uuid is not None and partition.label is not None
+    extra = shlex.split(create_options)
+    log.info("Creating the %s root file system (%d MiB)", fs, partition.size >> 20)
+    sized_file(output, partition.size)
+    if fs in ("ext2", "ext3", "ext4"):
+        runner.run(
+            ["mke2fs", "-q", "-F", "-t", fs, "-U", partition.uuid, "-L", partition.label,
+             *extra, "-d", tree, output]
+        )  # fmt: skip
+    elif fs == "btrfs":
+        runner.run(
+            ["mkfs.btrfs", "-q", "-f", "-U", partition.uuid, "-L", partition.label,
+             *extra, "--rootdir", tree, output]
+        )  # fmt: skip
+    elif fs == "xfs":
+        runner.run(
+            ["mkfs.xfs", "-q", "-f", "-m", f"uuid={partition.uuid}", "-L", partition.label,
+             *extra, output]
+        )  # fmt: skip
+        mountpoint = work / "xfs-mount"
+        mountpoint.mkdir()
+        try:
+            runner.run(
+                ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _FILL_XFS,
+                 "kiwi-like-fill-xfs", output, mountpoint, tree]
+            )  # fmt: skip
+        finally:
+            os.rmdir(mountpoint)
+    else:
+        raise KiwiLikeError(f"cannot create a {fs} root file system")
+    actual = output.stat().st_size
+    if actual > partition.size:
+        raise RootTooSmall(actual, partition.size)
+
+
+def make_swap(partition: PlannedPartition, output: Path) -> None:
+    assert partition.uuid is not None and partition.label is not None
+    sized_file(output, partition.size)
+    runner.run(["mkswap", "-U", partition.uuid, "-L", partition.label, output])

@@ -1,0 +1,43 @@
+"""/etc/fstab of a disk image: root, the EFI system partition and swap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiwi_like.create.disk.identity import Identities
+from kiwi_like.create.disk.layout import device_reference
+from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.rootfs import resolve_in_root
+
+HEADER = "# /etc/fstab: written by kiwi-like for this disk image\n"
+OURS = ("/", "/boot/efi")
+
+
+def fstab_lines(settings: DiskSettings, ids: Identities, mount_options: str) -> list[str]:
+    passno = "1" if settings.filesystem.startswith("ext") else "0"
+    lines = [
+        f"{device_reference(settings, ids, 'root')} / {settings.filesystem} "
+        f"{mount_options} 0 {passno}"
+    ]
+    if settings.efi:
+        lines.append(f"{device_reference(settings, ids, 'esp')} /boot/efi vfat umask=0077 0 2")
+    if settings.swap_mb:
+        lines.append(f"{device_reference(settings, ids, 'swap')} none swap sw 0 0")
+    return lines
+
+
+def _kept(line: str) -> bool:
+    """Entries of the image's own fstab that the disk does not replace."""
+    fields = line.split()
+    if not fields or fields[0].startswith("#"):
+        return False
+    return not (len(fields) >= 3 and (fields[1] in OURS or fields[2] == "swap"))
+
+
+def write_fstab(root: Path, settings: DiskSettings, ids: Identities, mount_options: str) -> None:
+    path = resolve_in_root(root, "/etc/fstab")
+    existing = path.read_text().splitlines() if path.is_file() else []
+    kept = [line for line in existing if _kept(line)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "\n".join([*fstab_lines(settings, ids, mount_options), *kept]) + "\n")
+    path.chmod(0o644)

@@ -1,0 +1,127 @@
+"""GRUB for a disk image file, without a device to install to.
+
+The image's own GRUB (so modules and core match) makes the core images
+inside the root: for BIOS an i386-pc core image that goes into the BIOS boot
+partition (GPT) or the gap after the MBR (msdos), for EFI a BOOTX64.EFI for
+the EFI system partition. Both carry an early config that finds the root
+file system by UUID and reads its /boot/grub/grub.cfg.
+
+What grub-bios-setup would do is done here on the file: boot.img's code
+goes into the MBR (the partition table stays), its `kernel_sector` points at
+the core image's first sector and the core image's first block list at the
+sectors after it.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_like.chroot import Bind, run_in_root
+from kiwi_like.create.disk.grubcfg import GRUB_DIR, PLATFORMS
+from kiwi_like.create.disk.layout import SECTOR, DiskLayout
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+from kiwi_like.rootfs import resolve_in_root
+
+MODULES = (
+    "part_gpt", "part_msdos", "ext2", "xfs", "btrfs", "fat", "search", "search_fs_uuid",
+    "normal", "linux", "boot", "serial", "terminal", "echo", "configfile", "test", "gzio",
+)  # fmt: skip
+PLATFORM_MODULES = {"bios": ("biosdisk",), "efi": ("efi_gop",)}
+OPTIONAL_MODULES = ("efi_gop", "efi_uga")  # not in every GRUB build
+OUTPUT_NAMES = {"bios": "core.img", "efi": "BOOTX64.EFI"}
+IN_ROOT = "/tmp"  # where the work directory is bound inside the root
+
+# boot.S: where boot.img keeps what grub-bios-setup fills in
+MBR_CODE_END = 440  # disk signature and partition table follow
+KERNEL_SECTOR = 0x5C  # 64-bit LBA of the core image's first sector
+DRIVE_CHECK = 0x66  # a jump that grub-bios-setup turns into two NOPs for hard disks
+# diskboot.S: the first block list entry at the end of the core image's first sector
+BLOCKLIST_START = SECTOR - 12  # 64-bit LBA
+BLOCKLIST_LENGTH = SECTOR - 4  # 16-bit sector count
+
+
+@dataclass(frozen=True)
+class BootImages:
+    """GRUB's output for one disk: core images by firmware and boot.img's code."""
+
+    bios_core: Path
+    boot_img: bytes
+    efi_image: Path | None
+
+
+def grub_mkimage(root: Path, firmware: str, early_config: str, work: Path) -> Path:
+    platform = PLATFORMS[firmware]
+    module_dir = resolve_in_root(root, f"/usr/lib/grub/{platform}")
+    modules = [
+        name
+        for name in (*PLATFORM_MODULES[firmware], *MODULES)
+        if name not in OPTIONAL_MODULES or (module_dir / f"{name}.mod").is_file()
+    ]
+    (work / "early.cfg").write_text(early_config)
+    output = OUTPUT_NAMES[firmware]
+    log.info("Making the GRUB %s image with the image's grub-mkimage", platform)
+    run_in_root(
+        root,
+        ["grub-mkimage", "-O", platform, "-o", f"{IN_ROOT}/{output}",
+         "-c", f"{IN_ROOT}/early.cfg", "-p", GRUB_DIR, *modules],
+        binds=[Bind(work, IN_ROOT)],
+    )  # fmt: skip
+    result = work / output
+    if not result.is_file():
+        raise KiwiLikeError(f"grub-mkimage did not write {output}")
+    return result
+
+
+def make_boot_images(
+    root: Path, firmwares: tuple[str, ...], early_config: str, work: Path
+) -> BootImages:
+    images: dict[str, Path] = {}
+    for firmware in firmwares:
+        directory = work / f"grub-{firmware}"
+        directory.mkdir()
+        images[firmware] = grub_mkimage(root, firmware, early_config, directory)
+    boot_img = resolve_in_root(root, "/usr/lib/grub/i386-pc/boot.img").read_bytes()
+    if len(boot_img) != SECTOR:
+        raise KiwiLikeError(f"the image's boot.img has {len(boot_img)} bytes, not {SECTOR}")
+    return BootImages(bios_core=images["bios"], boot_img=boot_img, efi_image=images.get("efi"))
+
+
+def patched_mbr(boot_img: bytes, mbr: bytes, core_sector: int) -> bytes:
+    """boot.img's code over the MBR, keeping the disk signature and partition table."""
+    sector = bytearray(boot_img[:MBR_CODE_END] + mbr[MBR_CODE_END:SECTOR])
+    struct.pack_into("<Q", sector, KERNEL_SECTOR, core_sector)
+    sector[DRIVE_CHECK : DRIVE_CHECK + 2] = b"\x90\x90"
+    return bytes(sector)
+
+
+def patched_core(core: bytes, core_sector: int) -> bytes:
+    """The core image with its block list pointing at the sectors after its first one."""
+    image = bytearray(core)
+    sectors = -(-len(image) // SECTOR)
+    (length,) = struct.unpack_from("<H", image, BLOCKLIST_LENGTH)
+    if length != sectors - 1:
+        raise KiwiLikeError(
+            f"unexpected GRUB core image: block list of {length} sectors for {sectors} sectors"
+        )
+    struct.pack_into("<Q", image, BLOCKLIST_START, core_sector + 1)
+    return bytes(image)
+
+
+def install_bios_boot(image: Path, layout: DiskLayout, boot: BootImages) -> None:
+    """Write the MBR code and the core image into the disk image file."""
+    start, room = layout.embed_area
+    core = boot.bios_core.read_bytes()
+    if len(core) > room:
+        raise KiwiLikeError(
+            f"the GRUB core image ({len(core)} bytes) does not fit into {room} bytes"
+        )
+    core_sector = start // SECTOR
+    with open(image, "r+b") as disk:
+        mbr = disk.read(SECTOR)
+        disk.seek(0)
+        disk.write(patched_mbr(boot.boot_img, mbr, core_sector))
+        disk.seek(start)
+        disk.write(patched_core(core, core_sector))

@@ -1,0 +1,54 @@
+"""Checks that the image has what its disk needs, before anything is changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiwi_like.create.disk import resize
+from kiwi_like.create.disk.initrd import initrd_tool
+from kiwi_like.create.disk.kernel import Kernel, newest_kernel
+from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.rootfs import resolve_in_root
+
+PROGRAM_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+# firmware -> (a file of GRUB's platform directory, the package shipping it)
+GRUB_FILES = {
+    "bios": ("/usr/lib/grub/i386-pc/boot.img", "grub-pc-bin"),
+    "efi": ("/usr/lib/grub/x86_64-efi/kernel.img", "grub-efi-amd64-bin"),
+}
+
+
+def has_program(root: Path, name: str) -> bool:
+    return any(resolve_in_root(root, f"{directory}/{name}").is_file() for directory in PROGRAM_DIRS)
+
+
+def grub_firmwares(settings: DiskSettings) -> tuple[str, ...]:
+    """Boot loaders to install: BIOS always (efi/uefi disks are hybrid), EFI when asked."""
+    return ("bios", "efi") if settings.efi else ("bios",)
+
+
+def check_image(root: Path, settings: DiskSettings) -> Kernel:
+    """Fail early, with the package to add, when the image lacks a tool the disk needs."""
+    if not root.is_dir():
+        raise KiwiLikeError(f"image root {root} does not exist")
+    kernel = newest_kernel(root)
+    initrd_tool(root, settings)
+    for firmware in grub_firmwares(settings):
+        path, package = GRUB_FILES[firmware]
+        if not resolve_in_root(root, path).is_file():
+            kind = "BIOS" if firmware == "bios" else "EFI"
+            raise KiwiLikeError(
+                f"the image has no GRUB for {kind} ({path.rsplit('/', 1)[0]}): "
+                f"add the package {package}"
+            )
+    if not has_program(root, "grub-mkimage"):
+        raise KiwiLikeError("the image has no grub-mkimage: add the package grub-common")
+    if settings.resize:
+        for program, package in resize.required_tools(settings.filesystem):
+            if not has_program(root, program):
+                raise KiwiLikeError(
+                    f"oem-resize needs {program} in the image: add the package {package} "
+                    "(or set <oem-resize>false</oem-resize>)"
+                )
+    return kernel
