@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from kiwi_like.cli.main import main
+from tests.qemu import OVMF
 
 REPO = Path(__file__).resolve().parent.parent
+BOOT_TEST_DESCRIPTION = REPO / "build-tests/x86/debian-disk"
+SHARED_CACHE = Path("/var/cache/kiwi-like")
 
 
 class Run:
@@ -75,3 +80,29 @@ MINIMAL = """<?xml version="1.0" encoding="utf-8"?>
     </packages>
 </image>
 """
+
+
+@pytest.fixture(scope="session")
+def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The root of build-tests/x86/debian-disk, prepared once from the host's apt sources.
+
+    Its profiles share the packages, so disk and ISO tests build from this one root.
+    KIWI_LIKE_TEST_DISK_ROOT names an already prepared root to use instead (for
+    working on these tests; builds change the root's boot files, nothing else).
+    """
+    if os.geteuid() != 0 or not shutil.which("qemu-system-x86_64") or not OVMF.is_file():
+        pytest.skip("needs root, qemu-system-x86 and ovmf")
+    existing = os.environ.get("KIWI_LIKE_TEST_DISK_ROOT")
+    if existing:
+        return Path(existing)
+    root = tmp_path_factory.mktemp("disk-root") / "root"
+    log = tmp_path_factory.mktemp("disk-log") / "prepare.log"
+    code = main(
+        [
+            "--profile", "ext4", "--logfile", str(log), "system", "prepare",
+            "--description", str(BOOT_TEST_DESCRIPTION), "--root", str(root),
+            "--shared-cache-dir", str(SHARED_CACHE),
+        ]
+    )  # fmt: skip
+    assert code == 0, log.read_text()[-3000:]
+    return root

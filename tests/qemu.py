@@ -1,7 +1,9 @@
-"""Booting a disk image in QEMU (software emulation) and waiting for its BOOT-OK line.
+"""Booting images in QEMU (software emulation) and watching the serial console.
 
-The disk under test is never written: QEMU boots a qcow2 overlay on top of it
-in a temporary directory. QEMU is always stopped at the end.
+A disk under test is never written unless asked: QEMU boots a qcow2 overlay on
+top of it in a temporary directory. Install tests attach a `target` disk that
+is written in place. The serial console is QEMU's stdio, so a test can also
+answer prompts. QEMU is always stopped at the end.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +41,14 @@ class BootResult:
         return "\n".join(self.console.splitlines()[-lines:])
 
 
+@dataclass(frozen=True)
+class Answer:
+    """Type `text` (plus Enter) on the console once `prompt` has appeared."""
+
+    prompt: re.Pattern[str]
+    text: str
+
+
 def _stop(process: subprocess.Popen[bytes]) -> int | None:
     if process.poll() is not None:
         return process.returncode
@@ -53,25 +65,49 @@ def _stop(process: subprocess.Popen[bytes]) -> int | None:
     return None
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace").replace("\r", "")
-    except FileNotFoundError:
-        return ""
+class _Console:
+    """Collects what QEMU prints on the serial line (its stdout) in a thread."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._chunks: list[bytes] = []
+        self._lock = threading.Lock()
+        assert process.stdout is not None
+        self._stream = process.stdout
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while chunk := self._stream.read1(65536):
+            with self._lock:
+                self._chunks.append(chunk)
+
+    def text(self) -> str:
+        with self._lock:
+            data = b"".join(self._chunks)
+        return data.decode("utf-8", errors="replace").replace("\r", "")
+
+    def close(self) -> None:
+        self._thread.join(timeout=5)
 
 
 def boot(
-    disk: Path,
+    disk: Path | None = None,
     firmware: str = "bios",
     fmt: str = "raw",
+    *,
+    cdrom: Path | None = None,
+    target: Path | None = None,
     timeout: float = 420,
     memory: int = 1024,
     marker: re.Pattern[str] = MARKER,
+    answers: Sequence[Answer] = (),
 ) -> BootResult:
-    """Boot `disk` with SeaBIOS (`bios`) or OVMF (`efi`) until `marker`, poweroff or timeout.
+    """Boot with SeaBIOS (`bios`) or OVMF (`efi`) until `marker`, poweroff or timeout.
 
-    After a BOOT-OK line the guest gets time to power off (its returncode tells
-    whether it did); after any other marker QEMU is stopped at once.
+    `disk` is booted through an overlay; `cdrom` is attached read-only and boots
+    first; `target` is an extra raw disk that the guest may write. After a
+    BOOT-OK line the guest gets time to power off (its returncode tells whether
+    it did); after any other marker QEMU is stopped at once.
     """
     grace = SHUTDOWN_GRACE if marker is MARKER else 0
     if firmware not in ("bios", "efi"):
@@ -79,48 +115,68 @@ def boot(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kiwi-like-qemu-") as name:
         work = Path(name)
-        overlay = work / "overlay.qcow2"
-        subprocess.run(
-            ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(disk.absolute()),
-             "-F", fmt, str(overlay)],
-            check=True,
-        )  # fmt: skip
-        console = work / "console.log"
         argv = [
             "qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "1",
-            "-display", "none", "-monitor", "none", "-serial", f"file:{console}",
-            "-no-reboot",
-            "-drive", f"file={overlay},format=qcow2,if=virtio",
+            "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
         ]  # fmt: skip
+        if cdrom is not None:
+            argv += [
+                "-drive", f"if=none,id=cd0,media=cdrom,readonly=on,format=raw,file={cdrom}",
+                "-device", "ide-cd,drive=cd0,bootindex=1",
+            ]  # fmt: skip
+        if disk is not None:
+            overlay = work / "overlay.qcow2"
+            subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(disk.absolute()),
+                 "-F", fmt, str(overlay)],
+                check=True,
+            )  # fmt: skip
+            argv += [
+                "-drive", f"if=none,id=hd0,format=qcow2,file={overlay}",
+                "-device", "virtio-blk-pci,drive=hd0,bootindex=2",
+            ]  # fmt: skip
+        if target is not None:
+            argv += [
+                "-drive", f"if=none,id=hd1,format=raw,file={target}",
+                "-device", "virtio-blk-pci,drive=hd1,bootindex=3",
+            ]  # fmt: skip
         if firmware == "efi":
             argv += ["-bios", str(OVMF)]
         errors = work / "qemu.err"
         with open(errors, "wb") as stderr:
             process = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 stderr=stderr,
                 start_new_session=True,
             )
+        console = _Console(process)
+        pending = list(answers)
         seen = None
         try:
             deadline = started + timeout
             while time.monotonic() < deadline and process.poll() is None:
-                found = marker.search(_read(console))
+                text = console.text()
+                if pending and pending[0].prompt.search(text):
+                    assert process.stdin is not None
+                    process.stdin.write(pending.pop(0).text.encode() + b"\r")
+                    process.stdin.flush()
+                found = marker.search(text)
                 if found:
                     seen = found.group(0).strip()
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         process.wait(timeout=grace)
                     break
-                time.sleep(1)
+                time.sleep(0.5)
         finally:
             returncode = _stop(process)
-        text = _read(console)
+            console.close()
+        text = console.text()
         if seen is None:
             found = marker.search(text)
             seen = found.group(0).strip() if found else None
-        stderr_text = _read(errors)
+        stderr_text = errors.read_text(errors="replace")
         if stderr_text.strip():
             text += "\n[qemu stderr]\n" + stderr_text
     return BootResult(text, seen, returncode, time.monotonic() - started)

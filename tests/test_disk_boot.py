@@ -1,10 +1,9 @@
 """Disk images from a real Debian 12 root, booted in QEMU with SeaBIOS and OVMF.
 
-The root of build-tests/x86/debian-disk is prepared once (from the host's apt
-sources); disks are built from it with `build_disk` and booted until the
-image's boot-ok service prints `BOOT-OK fw=... root=... fs=... size=...`.
-Set KIWI_LIKE_TEST_DISK_ROOT to an already prepared root of that description
-to skip the prepare step while working on these tests. The tests at the end
+The root of build-tests/x86/debian-disk is prepared once per test session
+(the `prepared_root` fixture of conftest.py); disks are built from it with
+`build_disk` and booted until the image's boot-ok service prints
+`BOOT-OK fw=... root=... fs=... size=...`. The tests at the end
 (layout planning, GRUB patching, sparse copies, a root without GRUB) need
 neither a root nor QEMU.
 """
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import struct
 import subprocess
 from collections.abc import Callable, Iterator
@@ -36,11 +34,10 @@ from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.description.model import Size
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import REPO
-from tests.qemu import OVMF, BootResult, boot
+from tests.conftest import BOOT_TEST_DESCRIPTION
+from tests.qemu import BootResult, boot
 
-DESCRIPTION = REPO / "build-tests/x86/debian-disk"
-SHARED_CACHE = Path("/var/cache/kiwi-like")
+DESCRIPTION = BOOT_TEST_DESCRIPTION
 MIB = 1 << 20
 BIOS_BOOT = "21686148-6449-6E6F-744E-656564454649"
 ESP = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
@@ -52,28 +49,6 @@ def real(test: Callable[..., None]) -> Callable[..., None]:
     for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
         test = mark(test)
     return test
-
-
-@pytest.fixture(scope="module")
-def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if os.geteuid() != 0 or not shutil.which("qemu-system-x86_64") or not OVMF.is_file():
-        pytest.skip("needs root, qemu-system-x86 and ovmf")
-    existing = os.environ.get("KIWI_LIKE_TEST_DISK_ROOT")
-    if existing:
-        return Path(existing)
-    from kiwi_like.cli.main import main
-
-    root = tmp_path_factory.mktemp("disk-root") / "root"
-    log = tmp_path_factory.mktemp("disk-log") / "prepare.log"
-    code = main(
-        [
-            "--profile", "ext4", "--logfile", str(log), "system", "prepare",
-            "--description", str(DESCRIPTION), "--root", str(root),
-            "--shared-cache-dir", str(SHARED_CACHE),
-        ]
-    )  # fmt: skip
-    assert code == 0, log.read_text()[-3000:]
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -336,9 +311,9 @@ def _settings(profile: str = "ext4", *attrs: str) -> DiskSettings:
 def test_settings_of_the_test_description() -> None:
     settings = _settings()
     assert (settings.firmware, settings.filesystem, settings.table) == ("efi", "ext4", "gpt")
-    assert settings.kernel_options == ("console=ttyS0,115200",)  # not added twice
-    assert settings.grub_output == settings.grub_input == ("serial",)
-    assert (settings.timeout, settings.resize, settings.swap_mb) == (1, True, None)
+    assert settings.menu.kernel_options == ("console=ttyS0,115200",)  # not added twice
+    assert settings.menu.grub_output == settings.menu.grub_input == ("serial",)
+    assert (settings.menu.timeout, settings.resize, settings.swap_mb) == (1, True, None)
     btrfs = _settings("btrfs")
     assert (btrfs.firmware, btrfs.table, btrfs.swap_mb) == ("bios", "msdos", 64)
 

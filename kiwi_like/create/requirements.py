@@ -17,6 +17,8 @@ def required_packages(build: ResolvedBuild) -> tuple[str, ...]:
     if build.preferences.packagemanager not in ("apt", "apt-get"):
         return ()
     build_type = build.build_type
+    if build_type.image == "iso":
+        return _live_packages(build)
     if build_type.image != "oem":
         return ()
     packages = [FILESYSTEM_TOOLS.get(build_type.filesystem or "ext4", "e2fsprogs")]
@@ -30,4 +32,13 @@ def required_packages(build: ResolvedBuild) -> tuple[str, ...]:
         packages.append("grub-efi-arm64-bin")
     if build_type.oemconfig.get("oem-resize", "true") != "false":
         packages.append("fdisk")
+    return tuple(packages)
+
+
+def _live_packages(build: ResolvedBuild) -> tuple[str, ...]:
+    if build.arch != "x86_64":
+        return ()
+    packages = ["initramfs-tools", "live-boot", "grub-pc-bin"]
+    if build.build_type.firmware in ("efi", "uefi"):
+        packages.append("grub-efi-amd64-bin")
     return tuple(packages)

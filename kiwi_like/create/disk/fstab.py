@@ -26,7 +26,7 @@ def fstab_lines(settings: DiskSettings, ids: Identities, mount_options: str) -> 
     return lines
 
 
-def _kept(line: str) -> bool:
+def kept_entry(line: str) -> bool:
     """Entries of the image's own fstab that the disk does not replace."""
     fields = line.split()
     if not fields or fields[0].startswith("#"):
@@ -37,7 +37,7 @@ def _kept(line: str) -> bool:
 def write_fstab(root: Path, settings: DiskSettings, ids: Identities, mount_options: str) -> None:
     path = resolve_in_root(root, "/etc/fstab")
     existing = path.read_text().splitlines() if path.is_file() else []
-    kept = [line for line in existing if _kept(line)]
+    kept = [line for line in existing if kept_entry(line)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + "\n".join([*fstab_lines(settings, ids, mount_options), *kept]) + "\n")
     path.chmod(0o644)

@@ -15,6 +15,7 @@ sectors after it.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,27 +53,35 @@ class BootImages:
     efi_image: Path | None
 
 
-def grub_mkimage(root: Path, firmware: str, early_config: str, work: Path) -> Path:
-    platform = PLATFORMS[firmware]
-    module_dir = resolve_in_root(root, f"/usr/lib/grub/{platform}")
-    modules = [
+def mkimage(
+    root: Path, platform: str, modules: Sequence[str], early_config: str, output: Path
+) -> Path:
+    """Run the image's grub-mkimage for `platform`; modules the build lacks are left out
+    if they are optional."""
+    # i386-pc-eltorito (a CD's BIOS core) is made from the i386-pc modules
+    module_dir = resolve_in_root(root, f"/usr/lib/grub/{platform.removesuffix('-eltorito')}")
+    wanted = [
         name
-        for name in (*PLATFORM_MODULES[firmware], *MODULES)
+        for name in modules
         if name not in OPTIONAL_MODULES or (module_dir / f"{name}.mod").is_file()
     ]
+    work = output.parent
     (work / "early.cfg").write_text(early_config)
-    output = OUTPUT_NAMES[firmware]
     log.info("Making the GRUB %s image with the image's grub-mkimage", platform)
     run_in_root(
         root,
-        ["grub-mkimage", "-O", platform, "-o", f"{IN_ROOT}/{output}",
-         "-c", f"{IN_ROOT}/early.cfg", "-p", GRUB_DIR, *modules],
+        ["grub-mkimage", "-O", platform, "-o", f"{IN_ROOT}/{output.name}",
+         "-c", f"{IN_ROOT}/early.cfg", "-p", GRUB_DIR, *wanted],
         binds=[Bind(work, IN_ROOT)],
     )  # fmt: skip
-    result = work / output
-    if not result.is_file():
-        raise KiwiLikeError(f"grub-mkimage did not write {output}")
-    return result
+    if not output.is_file():
+        raise KiwiLikeError(f"grub-mkimage did not write {output.name}")
+    return output
+
+
+def grub_mkimage(root: Path, firmware: str, early_config: str, work: Path) -> Path:
+    modules = (*PLATFORM_MODULES[firmware], *MODULES)
+    return mkimage(root, PLATFORMS[firmware], modules, early_config, work / OUTPUT_NAMES[firmware])
 
 
 def make_boot_images(

@@ -8,7 +8,7 @@ from pathlib import Path
 from kiwi_like.create.disk.identity import Identities
 from kiwi_like.create.disk.kernel import Kernel
 from kiwi_like.create.disk.layout import device_reference
-from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.create.disk.settings import BootMenu, DiskSettings
 from kiwi_like.rootfs import resolve_in_root
 
 GRUB_DIR = "/boot/grub"
@@ -32,26 +32,32 @@ def early_config(root_uuid: str) -> str:
 
 def kernel_command_line(settings: DiskSettings, ids: Identities) -> str:
     root = device_reference(settings, ids, "root")
-    return " ".join([f"root={root}", "rw", *settings.kernel_options])
+    return " ".join([f"root={root}", "rw", *settings.menu.kernel_options])
+
+
+def menu_header(menu: BootMenu) -> list[str]:
+    """grub.cfg's first lines: default entry, timeout and terminals."""
+    lines = [
+        "# GRUB configuration written by kiwi-like",
+        "set default=0",
+        f"set timeout={menu.timeout}",
+    ]
+    if menu.timeout_style:
+        lines.append(f"set timeout_style={menu.timeout_style}")
+    if "serial" in menu.grub_output + menu.grub_input:
+        lines.append(menu.serial_line)
+    if menu.grub_input:
+        lines.append("terminal_input " + " ".join(menu.grub_input))
+    if menu.grub_output:
+        lines.append("terminal_output " + " ".join(menu.grub_output))
+    return lines
 
 
 def grub_cfg(settings: DiskSettings, ids: Identities, kernel: Kernel) -> str:
     lines = [
-        "# GRUB configuration written by kiwi-like",
-        "set default=0",
-        f"set timeout={settings.timeout}",
-    ]
-    if settings.timeout_style:
-        lines.append(f"set timeout_style={settings.timeout_style}")
-    if "serial" in settings.grub_output + settings.grub_input:
-        lines.append(settings.serial_line)
-    if settings.grub_input:
-        lines.append("terminal_input " + " ".join(settings.grub_input))
-    if settings.grub_output:
-        lines.append("terminal_output " + " ".join(settings.grub_output))
-    lines += [
+        *menu_header(settings.menu),
         f"search --no-floppy --fs-uuid --set=root {ids.root_uuid}",
-        f"menuentry {quote(settings.title)} --id kiwi-like-default {{",
+        f"menuentry {quote(settings.menu.title)} --id kiwi-like-default {{",
         f"    linux {kernel.image} {kernel_command_line(settings, ids)}",
         f"    initrd {kernel.initrd}",
         "}",

@@ -26,6 +26,19 @@ DEFAULT_SERIAL_LINE = "serial --unit=0 --speed=115200"
 
 
 @dataclass(frozen=True)
+class BootMenu:
+    """The GRUB menu and kernel command line of a bootable type (disk or ISO)."""
+
+    kernel_options: tuple[str, ...]  # from kernelcmdline plus the serial console
+    grub_output: tuple[str, ...]  # GRUB terminals: serial and/or console
+    grub_input: tuple[str, ...]
+    serial_line: str
+    timeout: int
+    timeout_style: str | None
+    title: str
+
+
+@dataclass(frozen=True)
 class DiskSettings:
     firmware: str  # bios | efi (uefi is read as efi)
     filesystem: str
@@ -37,13 +50,7 @@ class DiskSettings:
     persistency: str
     root_label: str
     initrd_system: str  # auto | dracut
-    kernel_options: tuple[str, ...]  # from kernelcmdline plus the serial console
-    grub_output: tuple[str, ...]  # GRUB terminals: serial and/or console
-    grub_input: tuple[str, ...]
-    serial_line: str
-    timeout: int
-    timeout_style: str | None
-    title: str
+    menu: BootMenu
 
     @property
     def efi(self) -> bool:
@@ -77,6 +84,33 @@ def _terminals(word: str) -> tuple[str, ...]:
     return ("serial",) if word == "serial" else ("console",)
 
 
+def boot_menu(build: ResolvedBuild) -> BootMenu:
+    """`<bootloader>`, `kernelcmdline` and the title, read the way kiwi reads them."""
+    build_type = build.build_type
+    bootloader = build_type.bootloader
+    loader_name = bootloader.name if bootloader else build_type.get("bootloader") or "grub2"
+    _choice("bootloader", loader_name, ("grub2",))
+    console = (bootloader.console if bootloader else None) or build_type.get("bootloader_console")
+    words = (console or "console").split()
+    timeout = bootloader.timeout if bootloader and bootloader.timeout is not None else None
+    if timeout is None:
+        timeout = _number("boottimeout", build_type.get("boottimeout"), DEFAULT_TIMEOUT)
+    options = tuple((build_type.get("kernelcmdline") or "").split())
+    if "serial" in words and not any(option.startswith("console=ttyS") for option in options):
+        options = (*options, SERIAL_CONSOLE_ARG)
+    return BootMenu(
+        kernel_options=options,
+        grub_output=_terminals(words[0]),
+        grub_input=_terminals(words[1] if len(words) > 1 else words[0]),
+        serial_line=(bootloader.serial_line if bootloader else None) or DEFAULT_SERIAL_LINE,
+        timeout=timeout,
+        timeout_style=bootloader.timeout_style if bootloader else None,
+        title=build_type.oemconfig.get("oem-boot-title")
+        or build.description.displayname
+        or build.name,
+    )
+
+
 def disk_settings(build: ResolvedBuild) -> DiskSettings:
     """Read the disk settings of the selected type; refuse what kiwi-like cannot build."""
     build_type = build.build_type
@@ -91,28 +125,12 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
     # kiwi's own initrd ("kiwi") does not exist here: the image's initramfs-tools stands in
     initrd_system = build_type.get("initrd_system") or "kiwi"
     _choice("initrd_system", initrd_system, ("kiwi", "dracut"))
-
-    bootloader = build_type.bootloader
-    loader_name = bootloader.name if bootloader else build_type.get("bootloader") or "grub2"
-    _choice("bootloader", loader_name, ("grub2",))
-    console = (bootloader.console if bootloader else None) or build_type.get("bootloader_console")
-    words = (console or "console").split()
-    grub_output = _terminals(words[0])
-    grub_input = _terminals(words[1] if len(words) > 1 else words[0])
-    timeout = bootloader.timeout if bootloader and bootloader.timeout is not None else None
-    if timeout is None:
-        timeout = _number("boottimeout", build_type.get("boottimeout"), DEFAULT_TIMEOUT)
-
     oem = build_type.oemconfig
     swap_mb = (
         _number("oem-swapsize", oem.get("oem-swapsize"), DEFAULT_SWAP_MB)
         if _flag(oem.get("oem-swap"), False)
         else None
     )
-    options = tuple((build_type.get("kernelcmdline") or "").split())
-    serial = "serial" in words
-    if serial and not any(option.startswith("console=ttyS") for option in options):
-        options = (*options, SERIAL_CONSOLE_ARG)
     return DiskSettings(
         firmware="efi" if firmware in ("efi", "uefi") else "bios",
         filesystem=filesystem,
@@ -124,11 +142,5 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
         persistency=persistency,
         root_label=build_type.get("rootfs_label") or DEFAULT_ROOT_LABEL,
         initrd_system="dracut" if initrd_system == "dracut" else "auto",
-        kernel_options=options,
-        grub_output=grub_output,
-        grub_input=grub_input,
-        serial_line=(bootloader.serial_line if bootloader else None) or DEFAULT_SERIAL_LINE,
-        timeout=timeout,
-        timeout_style=bootloader.timeout_style if bootloader else None,
-        title=oem.get("oem-boot-title") or build.description.displayname or build.name,
+        menu=boot_menu(build),
     )

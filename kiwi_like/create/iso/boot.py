@@ -1,0 +1,103 @@
+"""GRUB on an ISO: El Torito images for BIOS and EFI and the medium's grub.cfg.
+
+The image's own grub-mkimage makes an i386-pc-eltorito core (BIOS, and via
+boot_hybrid.img from a USB stick) and a BOOTX64.EFI, which goes into a small
+FAT image that is the El Torito EFI entry and, on a USB stick, the EFI
+partition. Both cores carry every module they need and an early config that
+finds this medium by a file only it has, then read /boot/grub/grub.cfg.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_like import run as runner
+from kiwi_like.create.disk.esp import MTOOLS_ENV
+from kiwi_like.create.disk.grub import MODULES, mkimage
+from kiwi_like.create.disk.grubcfg import GRUB_DIR, menu_header, quote
+from kiwi_like.create.disk.settings import BootMenu
+from kiwi_like.rootfs import resolve_in_root
+
+CD_MODULES = (*MODULES, "iso9660", "search_fs_file", "search_label")
+BIOS_MODULES = ("biosdisk", *CD_MODULES)
+EFI_MODULES = ("efi_gop", "efi_uga", *CD_MODULES)
+ELTORITO = f"{GRUB_DIR}/eltorito.img"  # paths on the medium
+EFI_IMAGE = f"{GRUB_DIR}/efi.img"
+BOOT_HYBRID = "/usr/lib/grub/i386-pc/boot_hybrid.img"  # in the image root
+EFI_IMAGE_SLACK = 512 * 1024  # FAT overhead around BOOTX64.EFI
+
+
+@dataclass(frozen=True)
+class MediumBoot:
+    """What the ISO tree got for booting, as paths relative to the tree."""
+
+    eltorito: str
+    efi_image: str | None
+    boot_hybrid: Path  # host path of GRUB's hybrid MBR code
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    title: str
+    kernel: str  # paths on the medium
+    initrd: str
+    options: tuple[str, ...]
+
+
+def medium_id_file() -> str:
+    """A file name no other medium has, for GRUB's `search --file`."""
+    return f"{GRUB_DIR}/kiwi-like-{secrets.token_hex(8)}.id"
+
+
+def early_config(id_file: str) -> str:
+    return f"search --no-floppy --file --set=root {id_file}\nset prefix=($root){GRUB_DIR}\n"
+
+
+def grub_cfg(menu: BootMenu, entries: list[MenuEntry], default: int = 0) -> str:
+    lines = menu_header(menu)
+    lines[1] = f"set default={default}"
+    for entry in entries:
+        lines += [
+            f"menuentry {quote(entry.title)} {{",
+            f"    linux {entry.kernel} {' '.join(entry.options)}",
+            f"    initrd {entry.initrd}",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _efi_fat_image(efi_binary: Path, output: Path) -> None:
+    size_kib = -(-(efi_binary.stat().st_size + EFI_IMAGE_SLACK) // (1024 * 1024)) * 1024
+    output.unlink(missing_ok=True)
+    runner.run(["mkfs.vfat", "-C", "-n", "EFIBOOT", output, str(size_kib)])
+    runner.run(["mmd", "-i", output, "::/EFI", "::/EFI/BOOT"], env=MTOOLS_ENV)
+    runner.run(["mcopy", "-Q", "-i", output, efi_binary, "::/EFI/BOOT/BOOTX64.EFI"], env=MTOOLS_ENV)
+
+
+def install_medium_boot(
+    root: Path, tree: Path, with_efi: bool, config: str, id_file: str, work: Path
+) -> MediumBoot:
+    """GRUB's images, the id file and grub.cfg into the ISO tree."""
+    grub_dir = tree / GRUB_DIR.lstrip("/")
+    grub_dir.mkdir(parents=True, exist_ok=True)
+    (tree / id_file.lstrip("/")).write_text("kiwi-like medium\n")
+    (grub_dir / "grub.cfg").write_text(config)
+    early = early_config(id_file)
+    bios_work = work / "grub-cd"
+    bios_work.mkdir()
+    core = mkimage(root, "i386-pc-eltorito", BIOS_MODULES, early, bios_work / "eltorito.img")
+    core.replace(tree / ELTORITO.lstrip("/"))
+    efi_image = None
+    if with_efi:
+        efi_work = work / "grub-efi"
+        efi_work.mkdir()
+        binary = mkimage(root, "x86_64-efi", EFI_MODULES, early, efi_work / "BOOTX64.EFI")
+        _efi_fat_image(binary, tree / EFI_IMAGE.lstrip("/"))
+        efi_image = EFI_IMAGE.lstrip("/")
+    return MediumBoot(
+        eltorito=ELTORITO.lstrip("/"),
+        efi_image=efi_image,
+        boot_hybrid=resolve_in_root(root, BOOT_HYBRID),
+    )

@@ -1,0 +1,122 @@
+"""The live ISO (`image="iso"`): the root as a squashfs, booted by Debian's live-boot.
+
+The medium holds /live/vmlinuz, /live/initrd.img and /live/filesystem.squashfs,
+where live-boot looks for them (`boot=live`); it mounts the squashfs read-only
+under a read-write overlay in RAM. GRUB boots the medium on BIOS and UEFI,
+from CD or from a USB stick the ISO was written to.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from kiwi_like.chroot import run_in_root
+from kiwi_like.create.disk import resize
+from kiwi_like.create.disk.fstab import HEADER, kept_entry
+from kiwi_like.create.disk.kernel import Kernel, newest_kernel
+from kiwi_like.create.disk.preflight import GRUB_FILES, has_program
+from kiwi_like.create.disk.steps import step
+from kiwi_like.create.disk.tree import METADATA_DIR
+from kiwi_like.create.iso.boot import (
+    BOOT_HYBRID,
+    MenuEntry,
+    grub_cfg,
+    install_medium_boot,
+    medium_id_file,
+)
+from kiwi_like.create.iso.medium import make_iso
+from kiwi_like.create.iso.settings import IsoSettings, iso_settings
+from kiwi_like.create.iso.squashfs import make_squashfs
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+from kiwi_like.result import Results
+from kiwi_like.rootfs import resolve_in_root
+from kiwi_like.runtime_config import RuntimeConfig
+
+LIVE_BOOT_SCRIPT = "/usr/share/initramfs-tools/scripts/live"
+LIVE_DIR = "live"  # live-boot's default live-media-path
+LIVE_OPTIONS = ("boot=live", "components")
+
+
+def check_live_image(root: Path, settings: IsoSettings) -> Kernel:
+    """Fail early, with the package to add, when the image cannot boot live."""
+    if not root.is_dir():
+        raise KiwiLikeError(f"image root {root} does not exist")
+    kernel = newest_kernel(root)
+    if not has_program(root, "update-initramfs"):
+        raise KiwiLikeError("the image has no initramfs-tools: add the package initramfs-tools")
+    if not resolve_in_root(root, LIVE_BOOT_SCRIPT).is_file():
+        raise KiwiLikeError("the image has no live-boot: add the package live-boot")
+    firmwares = ("bios", "efi") if settings.efi else ("bios",)
+    for firmware in firmwares:
+        path, package = GRUB_FILES[firmware]
+        if not resolve_in_root(root, path).is_file():
+            raise KiwiLikeError(f"the image has no GRUB for {firmware}: add the package {package}")
+    if not resolve_in_root(root, BOOT_HYBRID).is_file():
+        raise KiwiLikeError("the image has no GRUB boot_hybrid.img: add the package grub-pc-bin")
+    if not has_program(root, "grub-mkimage"):
+        raise KiwiLikeError("the image has no grub-mkimage: add the package grub-common")
+    return kernel
+
+
+def configure_live_root(root: Path, kernel: Kernel) -> None:
+    """No disk entries in fstab (live-boot mounts the root), no disk resize, a live initrd."""
+    fstab = resolve_in_root(root, "/etc/fstab")
+    kept = (
+        [line for line in fstab.read_text().splitlines() if kept_entry(line)]
+        if (fstab.is_file())
+        else []
+    )
+    fstab.parent.mkdir(parents=True, exist_ok=True)
+    fstab.write_text(HEADER.replace("disk image", "live system") + "".join(f"{k}\n" for k in kept))
+    resize.remove_resize(root)
+    log.info("Generating the live initrd for kernel %s with initramfs-tools", kernel.version)
+    run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version])
+    if not resolve_in_root(root, kernel.initrd).is_file():
+        raise KiwiLikeError(f"initramfs-tools did not write {kernel.initrd}")
+
+
+def live_menu_entries(settings: IsoSettings) -> list[MenuEntry]:
+    return [
+        MenuEntry(
+            title=settings.menu.title,
+            kernel=f"/{LIVE_DIR}/vmlinuz",
+            initrd=f"/{LIVE_DIR}/initrd.img",
+            options=(*LIVE_OPTIONS, *settings.menu.kernel_options),
+        )
+    ]
+
+
+def build_live_iso(build: ResolvedBuild, root: Path, output: Path, scratch: Path) -> None:
+    root = root.absolute()
+    settings = iso_settings(build)
+    kernel = check_live_image(root, settings)
+    with step("configuring the root for the live system"):
+        configure_live_root(root, kernel)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-iso-") as name:
+        work = Path(name)
+        tree = work / "medium"
+        live = tree / LIVE_DIR
+        live.mkdir(parents=True)
+        shutil.copyfile(resolve_in_root(root, kernel.image), live / "vmlinuz")
+        shutil.copyfile(resolve_in_root(root, kernel.initrd), live / "initrd.img")
+        make_squashfs(
+            root, live / "filesystem.squashfs", settings.squashfs_compression, (METADATA_DIR,)
+        )
+        config = grub_cfg(settings.menu, live_menu_entries(settings))
+        with step("making the GRUB images"):
+            boot = install_medium_boot(root, tree, settings.efi, config, medium_id_file(), work)
+        make_iso(tree, output, boot, settings)
+    log.info("Live ISO %s: %d MiB", output.name, output.stat().st_size >> 20)
+
+
+def create(
+    build: ResolvedBuild, root: Path, results: Results, scratch: Path, config: RuntimeConfig
+) -> None:
+    name = f"{build.result_basename}.iso"
+    build_live_iso(build, root, results.stage(name), scratch)
+    results.publish("live_image", name)
+    results.publish_checksum(name, config.checksum_algorithm)

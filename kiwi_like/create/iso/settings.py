@@ -1,0 +1,63 @@
+"""What the description says about an ISO medium, read and checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiwi_like.create.disk.settings import FIRMWARES, BootMenu, boot_menu
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+
+DEFAULT_VOLID = "CDROM"  # kiwi's default volume id
+SQUASHFS_COMPRESSIONS = ("uncompressed", "gzip", "lzo", "lz4", "xz", "zstd")
+# kiwi uses xz; zstd makes the squashfs many times faster at a slightly larger size
+DEFAULT_SQUASHFS_COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class IsoSettings:
+    firmware: str  # bios | efi (efi media boot on BIOS too)
+    volid: str
+    publisher: str | None
+    application_id: str | None
+    squashfs_compression: str
+    menu: BootMenu
+
+    @property
+    def efi(self) -> bool:
+        return self.firmware == "efi"
+
+
+def iso_settings(build: ResolvedBuild) -> IsoSettings:
+    build_type = build.build_type
+    if build.arch != "x86_64":
+        raise KiwiLikeError(f"ISO images are only supported for x86_64, not {build.arch}")
+    firmware = build_type.firmware or "bios"
+    if firmware not in FIRMWARES:
+        raise KiwiLikeError(
+            f"firmware '{firmware}' is not supported for ISO images "
+            f"(supported: {', '.join(FIRMWARES)})"
+        )
+    if build_type.get("initrd_system") == "dracut":
+        raise KiwiLikeError(
+            'initrd_system="dracut" is not supported for live ISOs yet: '
+            "they boot with Debian's live-boot (initramfs-tools)"
+        )
+    if build_type.flag("hybridpersistent"):
+        log.warning("hybridpersistent is not supported yet: the live system keeps no changes")
+    volid = build_type.get("volid") or DEFAULT_VOLID  # the schema checks its length
+    compression = build_type.get("squashfscompression") or DEFAULT_SQUASHFS_COMPRESSION
+    if compression not in SQUASHFS_COMPRESSIONS:
+        raise KiwiLikeError(
+            f"squashfscompression '{compression}' is not supported "
+            f"(supported: {', '.join(SQUASHFS_COMPRESSIONS)})"
+        )
+    return IsoSettings(
+        firmware="efi" if firmware in ("efi", "uefi") else "bios",
+        volid=volid,
+        publisher=build_type.get("publisher"),
+        application_id=build_type.get("application_id"),
+        squashfs_compression=compression,
+        menu=boot_menu(build),
+    )

@@ -1,0 +1,189 @@
+"""The live ISO of build-tests/x86/debian-disk, booted from CD and as a USB stick.
+
+The ISO is created with `system create` from the session's prepared root
+(conftest.py) and booted in QEMU with SeaBIOS and OVMF: from an IDE CD drive
+with no disk attached, and as the only (virtio) disk, which is what a USB
+stick written with dd looks like. The image's boot-ok service reports the
+root file system: live-boot's overlay. The tests at the end need neither a
+root nor QEMU.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kiwi_like.cli.main import main
+from kiwi_like.create.iso.boot import MenuEntry, early_config, grub_cfg, medium_id_file
+from kiwi_like.create.iso.live import live_menu_entries
+from kiwi_like.create.iso.medium import xorriso_argv
+from kiwi_like.create.iso.settings import iso_settings
+from kiwi_like.create.iso.squashfs import compression_options
+from kiwi_like.description import BuildOptions, load_build
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.result import RESULT_FILE
+from kiwi_like.runtime_config import RuntimeConfig
+from tests.conftest import BOOT_TEST_DESCRIPTION, MINIMAL
+from tests.qemu import boot
+
+BASENAME = "Debian-Disk-Test.x86_64-1.0.0"
+
+
+def real(test):  # type: ignore[no-untyped-def]
+    for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
+        test = mark(test)
+    return test
+
+
+@pytest.fixture(scope="module")
+def live_target(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`system create` of the live profile from the shared root."""
+    target = tmp_path_factory.mktemp("live")
+    log = target.parent / "live-create.log"
+    code = main(
+        [
+            "--logfile", str(log), "system", "create", "--root", str(prepared_root),
+            "--target-dir", str(target), "--type", "iso",
+        ]
+    )  # fmt: skip
+    assert code == 0, log.read_text()[-3000:]
+    return target
+
+
+def _xorriso(iso: Path, *commands: str) -> str:
+    done = subprocess.run(
+        ["xorriso", "-indev", str(iso), *commands], capture_output=True, text=True, check=True
+    )
+    return done.stdout + done.stderr
+
+
+@real
+def test_live_results(live_target: Path) -> None:
+    data = json.loads((live_target / RESULT_FILE).read_text())
+    kinds = {entry["filename"]: entry["kind"] for entry in data["results"].values()}
+    assert kinds == {
+        f"{BASENAME}.iso": "live_image",
+        f"{BASENAME}.iso.sha256": "image_checksum",
+        f"{BASENAME}.packages": "image_packages",
+        f"{BASENAME}.verified": "image_verified",
+    }
+    check = subprocess.run(["sha256sum", "-c", f"{BASENAME}.iso.sha256"], cwd=live_target)
+    assert check.returncode == 0
+    assert data["build"]["image"] == "iso"
+
+
+@real
+def test_el_torito_entries_and_identity(live_target: Path) -> None:
+    iso = live_target / f"{BASENAME}.iso"
+    report = _xorriso(iso, "-report_el_torito", "plain")
+    assert "El Torito boot img :   1  BIOS  y   none" in report
+    assert "El Torito boot img :   2  UEFI  y   none" in report
+    assert "Volume id    : 'KIWI_LIKE_LIVE'" in report
+    pvd = _xorriso(iso, "-pvd_info")  # ISO 9660 keeps these in upper case
+    assert "Publisher Id : KIWI-LIKE TESTS" in pvd
+    assert "App Id       : DEBIAN-LIVE-TEST" in pvd
+    listing = _xorriso(iso, "-find", "/live", "-type", "f")
+    for name in ("vmlinuz", "initrd.img", "filesystem.squashfs"):
+        assert f"'/live/{name}'" in listing
+    config = subprocess.run(
+        ["xorriso", "-osirrox", "on", "-indev", str(iso), "-extract", "/boot/grub/grub.cfg",
+         "/dev/stdout"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "linux /live/vmlinuz boot=live components console=ttyS0,115200" in config
+
+
+@real
+@pytest.mark.parametrize("firmware", ["bios", "efi"])
+def test_live_iso_boots_from_cd(live_target: Path, firmware: str) -> None:
+    booted = boot(cdrom=live_target / f"{BASENAME}.iso", firmware=firmware)
+    assert booted.marker, booted.tail()
+    fields = booted.fields()
+    assert (fields["fw"], fields["fs"]) == (firmware, "overlay")
+    assert booted.returncode == 0, booted.tail()
+
+
+@real
+@pytest.mark.parametrize("firmware", ["bios", "efi"])
+def test_live_iso_boots_as_usb_stick(live_target: Path, firmware: str) -> None:
+    booted = boot(live_target / f"{BASENAME}.iso", firmware)
+    assert booted.marker, booted.tail()
+    assert (booted.fields()["fw"], booted.fields()["fs"]) == (firmware, "overlay")
+
+
+# ---- without a root or QEMU --------------------------------------------------
+
+
+def _settings(*attrs: str):  # type: ignore[no-untyped-def]
+    build = load_build(
+        BOOT_TEST_DESCRIPTION,
+        BuildOptions(profiles=("live",), set_type_attrs=attrs),
+        RuntimeConfig(),
+    )
+    return iso_settings(build)
+
+
+def test_iso_settings_of_the_test_description() -> None:
+    settings = _settings()
+    assert (settings.firmware, settings.volid, settings.squashfs_compression) == (
+        "efi", "KIWI_LIKE_LIVE", "zstd",
+    )  # fmt: skip
+    assert (settings.publisher, settings.application_id) == ("kiwi-like tests", "debian-live-test")
+
+
+def test_iso_defaults(write_description) -> None:  # type: ignore[no-untyped-def]
+    build = load_build(write_description(MINIMAL), BuildOptions(build_type="iso"), RuntimeConfig())
+    settings = iso_settings(build)
+    assert (settings.volid, settings.firmware, settings.publisher) == ("CDROM", "bios", None)
+    assert settings.menu.timeout == 10 and settings.menu.title == "minimal"
+
+
+@pytest.mark.parametrize(
+    ("attr", "message"),
+    [
+        ("firmware=ofw", "firmware 'ofw' is not supported for ISO images"),
+        ("squashfscompression=lzma", "squashfscompression"),
+        ("initrd_system=dracut", "not supported for live ISOs yet"),
+    ],
+)
+def test_unsupported_iso_settings(attr: str, message: str) -> None:
+    with pytest.raises(KiwiLikeError, match=message):
+        _settings(attr)
+
+
+def test_live_menu_and_early_config() -> None:
+    settings = _settings()
+    config = grub_cfg(settings.menu, live_menu_entries(settings))
+    assert "set timeout=1\nserial --unit=0 --speed=115200\nterminal_input serial\n" in config
+    assert "menuentry 'Debian 12 disk test' {" in config
+    assert "    initrd /live/initrd.img\n" in config
+    two = grub_cfg(
+        settings.menu, [MenuEntry("a", "/k", "/i", ()), MenuEntry("b", "/k", "/i", ())], 1
+    )
+    assert "set default=1" in two
+    id_file = medium_id_file()
+    assert id_file != medium_id_file()  # a new one for every medium
+    early = early_config(id_file)
+    assert early.startswith(f"search --no-floppy --file --set=root {id_file}\n")
+    assert "if" not in early.split()  # the core's rescue parser has no `if`
+
+
+def test_xorriso_command_line(tmp_path: Path) -> None:
+    from kiwi_like.create.iso.boot import MediumBoot
+
+    medium = MediumBoot("boot/grub/eltorito.img", "boot/grub/efi.img", tmp_path / "hybrid")
+    argv = xorriso_argv(tmp_path / "tree", tmp_path / "out.iso", medium, _settings())
+    joined = " ".join(argv)
+    assert "-volid KIWI_LIKE_LIVE" in joined and "-publisher kiwi-like tests" in joined
+    assert f"--grub2-mbr {tmp_path / 'hybrid'}" in joined
+    assert "--efi-boot boot/grub/efi.img -efi-boot-part --efi-boot-image" in joined
+    bios_only = xorriso_argv(
+        tmp_path / "tree", tmp_path / "out.iso", MediumBoot("e.img", None, tmp_path / "h"),
+        _settings("firmware=bios"),
+    )  # fmt: skip
+    assert "--efi-boot" not in bios_only
+    assert compression_options("uncompressed") == ["-noI", "-noD", "-noF", "-noX"]
+    assert compression_options("xz") == ["-comp", "xz"]
