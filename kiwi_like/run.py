@@ -54,6 +54,10 @@ TOOL_PACKAGES = {
     "qemu-img": "qemu-utils",
     "xorriso": "xorriso",
     "mksquashfs": "squashfs-tools",
+    "zstd": "zstd",
+    "xz": "xz-utils",
+    "mmd": "mtools",
+    "unshare": "util-linux",
     "trang": "trang",
 }
 

@@ -99,7 +99,7 @@ def boot(
     target: Path | None = None,
     timeout: float = 420,
     memory: int = 1024,
-    marker: re.Pattern[str] = MARKER,
+    marker: re.Pattern[str] | None = MARKER,
     answers: Sequence[Answer] = (),
 ) -> BootResult:
     """Boot with SeaBIOS (`bios`) or OVMF (`efi`) until `marker`, poweroff or timeout.
@@ -107,7 +107,8 @@ def boot(
     `disk` is booted through an overlay; `cdrom` is attached read-only and boots
     first; `target` is an extra raw disk that the guest may write. After a
     BOOT-OK line the guest gets time to power off (its returncode tells whether
-    it did); after any other marker QEMU is stopped at once.
+    it did); after any other marker QEMU is stopped at once. Without a marker
+    QEMU runs until the guest powers off (or the timeout).
     """
     grace = SHUTDOWN_GRACE if marker is MARKER else 0
     if firmware not in ("bios", "efi"):
@@ -162,7 +163,7 @@ def boot(
                     assert process.stdin is not None
                     process.stdin.write(pending.pop(0).text.encode() + b"\r")
                     process.stdin.flush()
-                found = marker.search(text)
+                found = marker.search(text) if marker else None
                 if found:
                     seen = found.group(0).strip()
                     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -173,7 +174,7 @@ def boot(
             returncode = _stop(process)
             console.close()
         text = console.text()
-        if seen is None:
+        if seen is None and marker is not None:
             found = marker.search(text)
             seen = found.group(0).strip() if found else None
         stderr_text = errors.read_text(errors="replace")

@@ -17,8 +17,14 @@ from pathlib import Path
 import pytest
 
 from kiwi_like.cli.main import main
-from kiwi_like.create.iso.boot import MenuEntry, early_config, grub_cfg, medium_id_file
-from kiwi_like.create.iso.live import live_menu_entries
+from kiwi_like.create.iso.boot import (
+    HARD_DISK,
+    MenuEntry,
+    early_config,
+    grub_cfg,
+    medium_id_file,
+)
+from kiwi_like.create.iso.live import live_menu_entries, live_settings
 from kiwi_like.create.iso.medium import xorriso_argv
 from kiwi_like.create.iso.settings import iso_settings
 from kiwi_like.create.iso.squashfs import compression_options
@@ -88,11 +94,9 @@ def test_el_torito_entries_and_identity(live_target: Path) -> None:
     listing = _xorriso(iso, "-find", "/live", "-type", "f")
     for name in ("vmlinuz", "initrd.img", "filesystem.squashfs"):
         assert f"'/live/{name}'" in listing
-    config = subprocess.run(
-        ["xorriso", "-osirrox", "on", "-indev", str(iso), "-extract", "/boot/grub/grub.cfg",
-         "/dev/stdout"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    extracted = live_target.parent / "grub.cfg"
+    _xorriso(iso, "-osirrox", "on", "-extract", "/boot/grub/grub.cfg", str(extracted))
+    config = extracted.read_text()
     assert "linux /live/vmlinuz boot=live components console=ttyS0,115200" in config
 
 
@@ -123,7 +127,7 @@ def _settings(*attrs: str):  # type: ignore[no-untyped-def]
         BuildOptions(profiles=("live",), set_type_attrs=attrs),
         RuntimeConfig(),
     )
-    return iso_settings(build)
+    return live_settings(build)
 
 
 def test_iso_settings_of_the_test_description() -> None:
@@ -160,10 +164,10 @@ def test_live_menu_and_early_config() -> None:
     assert "set timeout=1\nserial --unit=0 --speed=115200\nterminal_input serial\n" in config
     assert "menuentry 'Debian 12 disk test' {" in config
     assert "    initrd /live/initrd.img\n" in config
-    two = grub_cfg(
-        settings.menu, [MenuEntry("a", "/k", "/i", ()), MenuEntry("b", "/k", "/i", ())], 1
-    )
+    two = grub_cfg(settings.menu, [MenuEntry.linux("a", "/k", "/i", ()), HARD_DISK], 1)
     assert "set default=1" in two
+    assert "menuentry 'a' {\n    linux /k\n    initrd /i\n}" in two
+    assert "    chainloader +1\n}" in two
     id_file = medium_id_file()
     assert id_file != medium_id_file()  # a new one for every medium
     early = early_config(id_file)

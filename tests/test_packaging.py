@@ -53,7 +53,13 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
         )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["type"]["image"] == "docker"
-    installed_schema = list(
-        (venv / "lib").glob("python3*/site-packages/kiwi_like/schema/kiwi-like.rng")
-    )
-    assert installed_schema, "the schema must be installed with the package"
+    (package,) = (venv / "lib").glob("python3*/site-packages/kiwi_like")
+    # data files the code reads at run time are installed with it
+    for data in (
+        "schema/kiwi-like.rng",
+        "schema/kiwi-like.xsd",
+        "prepare/functions.sh",
+        "create/iso/installer/kiwi-install",
+        "create/iso/installer/hook",
+    ):
+        assert (package / data).is_file(), data

@@ -14,10 +14,16 @@ def create(
     build: ResolvedBuild, root: Path, results: Results, scratch: Path, config: RuntimeConfig
 ) -> None:
     from kiwi_like.create.disk import build_disk
+    from kiwi_like.create.iso.install import build_install_iso
 
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
-    build_disk(build, root, raw, scratch)
+    disk = build_disk(build, root, raw, scratch)
+    if build.build_type.flag("installiso"):
+        install_name = f"{build.result_basename}.install.iso"
+        build_install_iso(build, root, disk, results.stage(install_name), scratch)
+        results.publish("installation_image", install_name)
+        results.publish_checksum(install_name, config.checksum_algorithm)
     disk_format = build.build_type.format
     if disk_format:
         name = formats.format_filename(build, disk_format)

@@ -30,8 +30,10 @@ def required_packages(build: ResolvedBuild) -> tuple[str, ...]:
             packages.append("grub-efi-amd64-bin")
     elif build.arch == "aarch64":
         packages.append("grub-efi-arm64-bin")
-    if build_type.oemconfig.get("oem-resize", "true") != "false":
+    if build_type.oemconfig.get("oem-resize", "true") != "false" or build_type.flag("installiso"):
         packages.append("fdisk")
+    if build_type.flag("installiso"):
+        packages.append("zstd")  # the installer unpacks the disk image with it
     return tuple(packages)
 
 

@@ -20,7 +20,7 @@ from kiwi_like.create.disk.grubcfg import GRUB_DIR, menu_header, quote
 from kiwi_like.create.disk.settings import BootMenu
 from kiwi_like.rootfs import resolve_in_root
 
-CD_MODULES = (*MODULES, "iso9660", "search_fs_file", "search_label")
+CD_MODULES = (*MODULES, "iso9660", "search_fs_file", "search_label", "chain")
 BIOS_MODULES = ("biosdisk", *CD_MODULES)
 EFI_MODULES = ("efi_gop", "efi_uga", *CD_MODULES)
 ELTORITO = f"{GRUB_DIR}/eltorito.img"  # paths on the medium
@@ -41,9 +41,26 @@ class MediumBoot:
 @dataclass(frozen=True)
 class MenuEntry:
     title: str
-    kernel: str  # paths on the medium
-    initrd: str
-    options: tuple[str, ...]
+    commands: tuple[str, ...]
+
+    @classmethod
+    def linux(cls, title: str, kernel: str, initrd: str, options: tuple[str, ...]) -> MenuEntry:
+        """Boot `kernel` and `initrd` (paths on the medium) with `options`."""
+        return cls(title, (f"linux {kernel} {' '.join(options)}".rstrip(), f"initrd {initrd}"))
+
+
+# kiwi's "Boot from Hard Disk": the first disk's boot code on BIOS, the next boot
+# entry of the firmware on EFI
+HARD_DISK = MenuEntry(
+    "Boot from Hard Disk",
+    (
+        'if [ "$grub_platform" = "efi" ]; then',
+        "    exit",
+        "fi",
+        "set root=(hd0)",
+        "chainloader +1",
+    ),
+)
 
 
 def medium_id_file() -> str:
@@ -59,12 +76,9 @@ def grub_cfg(menu: BootMenu, entries: list[MenuEntry], default: int = 0) -> str:
     lines = menu_header(menu)
     lines[1] = f"set default={default}"
     for entry in entries:
-        lines += [
-            f"menuentry {quote(entry.title)} {{",
-            f"    linux {entry.kernel} {' '.join(entry.options)}",
-            f"    initrd {entry.initrd}",
-            "}",
-        ]
+        lines.append(f"menuentry {quote(entry.title)} {{")
+        lines += [f"    {command}" for command in entry.commands]
+        lines.append("}")
     return "\n".join(lines) + "\n"
 
 

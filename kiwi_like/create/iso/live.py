@@ -41,6 +41,18 @@ LIVE_DIR = "live"  # live-boot's default live-media-path
 LIVE_OPTIONS = ("boot=live", "components")
 
 
+def live_settings(build: ResolvedBuild) -> IsoSettings:
+    build_type = build.build_type
+    if build_type.get("initrd_system") == "dracut":
+        raise KiwiLikeError(
+            'initrd_system="dracut" is not supported for live ISOs yet: '
+            "they boot with Debian's live-boot (initramfs-tools)"
+        )
+    if build_type.flag("hybridpersistent"):
+        log.warning("hybridpersistent is not supported yet: the live system keeps no changes")
+    return iso_settings(build)
+
+
 def check_live_image(root: Path, settings: IsoSettings) -> Kernel:
     """Fail early, with the package to add, when the image cannot boot live."""
     if not root.is_dir():
@@ -80,19 +92,14 @@ def configure_live_root(root: Path, kernel: Kernel) -> None:
 
 
 def live_menu_entries(settings: IsoSettings) -> list[MenuEntry]:
-    return [
-        MenuEntry(
-            title=settings.menu.title,
-            kernel=f"/{LIVE_DIR}/vmlinuz",
-            initrd=f"/{LIVE_DIR}/initrd.img",
-            options=(*LIVE_OPTIONS, *settings.menu.kernel_options),
-        )
-    ]
+    kernel, initrd = f"/{LIVE_DIR}/vmlinuz", f"/{LIVE_DIR}/initrd.img"
+    options = (*LIVE_OPTIONS, *settings.menu.kernel_options)
+    return [MenuEntry.linux(settings.menu.title, kernel, initrd, options)]
 
 
 def build_live_iso(build: ResolvedBuild, root: Path, output: Path, scratch: Path) -> None:
     root = root.absolute()
-    settings = iso_settings(build)
+    settings = live_settings(build)
     kernel = check_live_image(root, settings)
     with step("configuring the root for the live system"):
         configure_live_root(root, kernel)

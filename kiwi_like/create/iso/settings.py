@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from kiwi_like.create.disk.settings import FIRMWARES, BootMenu, boot_menu
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.log import log
 
 DEFAULT_VOLID = "CDROM"  # kiwi's default volume id
 SQUASHFS_COMPRESSIONS = ("uncompressed", "gzip", "lzo", "lz4", "xz", "zstd")
@@ -30,6 +29,7 @@ class IsoSettings:
 
 
 def iso_settings(build: ResolvedBuild) -> IsoSettings:
+    """The medium's settings; the live and the install ISO read the same attributes."""
     build_type = build.build_type
     if build.arch != "x86_64":
         raise KiwiLikeError(f"ISO images are only supported for x86_64, not {build.arch}")
@@ -39,13 +39,6 @@ def iso_settings(build: ResolvedBuild) -> IsoSettings:
             f"firmware '{firmware}' is not supported for ISO images "
             f"(supported: {', '.join(FIRMWARES)})"
         )
-    if build_type.get("initrd_system") == "dracut":
-        raise KiwiLikeError(
-            'initrd_system="dracut" is not supported for live ISOs yet: '
-            "they boot with Debian's live-boot (initramfs-tools)"
-        )
-    if build_type.flag("hybridpersistent"):
-        log.warning("hybridpersistent is not supported yet: the live system keeps no changes")
     volid = build_type.get("volid") or DEFAULT_VOLID  # the schema checks its length
     compression = build_type.get("squashfscompression") or DEFAULT_SQUASHFS_COMPRESSION
     if compression not in SQUASHFS_COMPRESSIONS:

@@ -1,0 +1,189 @@
+"""The oem install ISO (`installiso="true"`): the raw disk plus an installer for it.
+
+The medium holds /install/<disk>.raw.zst, the kernel and an installer initrd
+made by the image's own initramfs-tools with kiwi-like's boot script
+(`installer/kiwi-install`, chosen with `boot=kiwi-install`), and
+/install/install.conf with the <oemconfig> settings. The installer picks the
+target disk, asks before it wipes it (unless unattended), writes and verifies
+the image, then powers off, reboots or boots the installed system.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_like import run as runner
+from kiwi_like.chroot import Bind, run_in_root
+from kiwi_like.create.disk import DiskResult
+from kiwi_like.create.disk.kernel import Kernel
+from kiwi_like.create.disk.preflight import has_program
+from kiwi_like.create.disk.steps import step
+from kiwi_like.create.iso.boot import (
+    HARD_DISK,
+    MenuEntry,
+    grub_cfg,
+    install_medium_boot,
+    medium_id_file,
+)
+from kiwi_like.create.iso.medium import make_iso
+from kiwi_like.create.iso.settings import iso_settings
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+from kiwi_like.result import file_digest
+from kiwi_like.rootfs import resolve_in_root
+
+INSTALLER_FILES = Path(__file__).with_name("installer")
+INSTALL_DIR = "install"  # on the medium
+CONF_IN_ROOT = "/run/kiwi-like-installer"  # the initramfs config dir, bound into the root
+BOOT_SCRIPT = "kiwi-install"
+# programs the installer runs, and the Debian package of each (the hook copies them)
+INSTALLER_TOOLS = (
+    ("mkinitramfs", "initramfs-tools"),
+    ("dd", "coreutils"),
+    ("sha256sum", "coreutils"),
+    ("zstd", "zstd"),
+    ("sfdisk", "fdisk"),
+    ("blockdev", "util-linux"),
+)
+INITRAMFS_CONF = """\
+# kiwi-like installer initrd
+MODULES=most
+BUSYBOX=y
+COMPRESS=zstd
+KEYMAP=n
+"""
+INSTALLER_MODULES = ("isofs", "sr_mod", "cdrom")
+
+
+@dataclass(frozen=True)
+class InstallSettings:
+    """<oemconfig> as the installer reads it (kiwi's names in the comments)."""
+
+    unattended: bool  # oem-unattended
+    unattended_id: str | None  # oem-unattended-id: the target's /dev/disk/by-id name
+    device_filter: str | None  # oem-device-filter: regex of devices to leave out
+    skip_verify: bool  # oem-skip-verify
+    reboot: bool  # oem-reboot
+    shutdown: bool  # oem-shutdown
+    install_first: bool  # installboot="install": the install entry is the default
+
+
+def install_settings(build: ResolvedBuild) -> InstallSettings:
+    oem = build.build_type.oemconfig
+
+    def flag(name: str) -> bool:
+        return (oem.get(name) or "").strip().lower() == "true"
+
+    return InstallSettings(
+        unattended=flag("oem-unattended"),
+        unattended_id=oem.get("oem-unattended-id") or None,
+        device_filter=oem.get("oem-device-filter") or None,
+        skip_verify=flag("oem-skip-verify"),
+        reboot=flag("oem-reboot"),
+        shutdown=flag("oem-shutdown"),
+        install_first=build.build_type.get("installboot") in ("install", "failsafe-install"),
+    )
+
+
+def install_conf(
+    settings: InstallSettings, disk: DiskResult, image_name: str, sha256: str, title: str
+) -> str:
+    """/install/install.conf: shell assignments the installer sources."""
+    values = {
+        "KL_TITLE": title,
+        "KL_IMAGE": image_name,
+        "KL_IMAGE_MB": str(disk.size >> 20),
+        "KL_SHA256": sha256,
+        "KL_TABLE": disk.table,
+        "KL_ROOT": f"UUID={disk.root_uuid}",
+        "KL_UNATTENDED": str(settings.unattended).lower(),
+        "KL_UNATTENDED_ID": settings.unattended_id or "",
+        "KL_DEVICE_FILTER": settings.device_filter or "",
+        "KL_SKIP_VERIFY": str(settings.skip_verify).lower(),
+        "KL_REBOOT": str(settings.reboot).lower(),
+        "KL_SHUTDOWN": str(settings.shutdown).lower(),
+    }
+    lines = ["# kiwi-like installer settings, from the description's <oemconfig>"]
+    lines += [f"{name}={shlex.quote(value)}" for name, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def check_installer_tools(root: Path) -> None:
+    for program, package in INSTALLER_TOOLS:
+        if not has_program(root, program):
+            raise KiwiLikeError(
+                f"the install ISO's installer needs {program} in the image: "
+                f"add the package {package}"
+            )
+
+
+def make_installer_initrd(root: Path, kernel: Kernel, work: Path) -> Path:
+    """The image's initramfs-tools with the installer's hook and boot script."""
+    conf = work / "initramfs"
+    (conf / "hooks").mkdir(parents=True)
+    (conf / "scripts").mkdir()
+    (conf / "conf.d").mkdir()
+    (conf / "initramfs.conf").write_text(INITRAMFS_CONF)
+    (conf / "modules").write_text("".join(f"{name}\n" for name in INSTALLER_MODULES))
+    shutil.copyfile(INSTALLER_FILES / "hook", conf / "hooks/kiwi-like-installer")
+    (conf / "hooks/kiwi-like-installer").chmod(0o755)
+    shutil.copyfile(INSTALLER_FILES / BOOT_SCRIPT, conf / "scripts" / BOOT_SCRIPT)
+    log.info("Making the installer initrd with the image's initramfs-tools")
+    run_in_root(
+        root,
+        ["mkinitramfs", "-d", CONF_IN_ROOT, "-o", f"{CONF_IN_ROOT}/initrd.img", kernel.version],
+        binds=[Bind(conf, CONF_IN_ROOT)],
+    )
+    return conf / "initrd.img"
+
+
+def install_menu(build: ResolvedBuild, id_file: str) -> tuple[list[MenuEntry], int]:
+    menu = iso_settings(build).menu
+    options = ("boot=kiwi-install", f"kiwi-like.medium={id_file}", *menu.kernel_options)
+    install = MenuEntry.linux(
+        f"Install {menu.title}",
+        f"/{INSTALL_DIR}/vmlinuz",
+        f"/{INSTALL_DIR}/initrd.img",
+        options,
+    )
+    default = 0 if install_settings(build).install_first else 1
+    return [install, HARD_DISK], default
+
+
+def build_install_iso(
+    build: ResolvedBuild, root: Path, disk: DiskResult, output: Path, scratch: Path
+) -> None:
+    """The install ISO for the finished raw disk `disk` (made from `root`)."""
+    root = root.absolute()
+    medium = iso_settings(build)
+    settings = install_settings(build)
+    check_installer_tools(root)
+    kernel = Kernel(disk.kernel)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-install-") as name:
+        work = Path(name)
+        tree = work / "medium"
+        install = tree / INSTALL_DIR
+        install.mkdir(parents=True)
+        image_name = f"{disk.image.name}.zst"
+        with step("compressing the disk image for the install ISO"):
+            runner.run(["zstd", "-q", "-T0", "-3", disk.image, "-o", install / image_name])
+        sha256 = file_digest(disk.image)
+        (install / "install.conf").write_text(
+            install_conf(settings, disk, image_name, sha256, medium.menu.title)
+        )
+        shutil.copyfile(resolve_in_root(root, kernel.image), install / "vmlinuz")
+        with step("making the installer initrd"):
+            initrd = make_installer_initrd(root, kernel, work)
+        shutil.move(initrd, install / "initrd.img")
+        id_file = medium_id_file()
+        entries, default = install_menu(build, id_file)
+        config = grub_cfg(medium.menu, entries, default)
+        with step("making the GRUB images"):
+            boot = install_medium_boot(root, tree, disk.firmware == "efi", config, id_file, work)
+        make_iso(tree, output, boot, medium)
+    log.info("Install ISO %s: %d MiB", output.name, output.stat().st_size >> 20)

@@ -1,0 +1,234 @@
+"""The oem install ISO: installing onto a blank virtual disk in QEMU, and refusing to.
+
+The install profiles of build-tests/x86/debian-disk differ only in <oemconfig>:
+`install` is unattended and powers off when done (built through the create
+pipeline, like `system build` would), `install-prompt` asks on the serial
+console and then boots the installed system, `install-filtered` has a device
+filter that leaves out every virtio disk. The ISO boots from an IDE CD drive;
+the blank target is a sparse file attached as a virtio disk, so a disk the
+installer did not touch still has no allocated block. The tests at the end need
+neither a root nor QEMU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kiwi_like.create.disk import DiskResult, build_disk
+from kiwi_like.create.iso.install import (
+    check_installer_tools,
+    install_conf,
+    install_menu,
+    install_settings,
+)
+from kiwi_like.create.pipeline import create_image
+from kiwi_like.description import BuildOptions, ResolvedBuild, load_build
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.result import RESULT_FILE
+from kiwi_like.runtime_config import RuntimeConfig
+from tests.conftest import BOOT_TEST_DESCRIPTION
+from tests.qemu import Answer, BootResult, boot
+
+BASENAME = "Debian-Disk-Test.x86_64-1.0.0"
+MIB = 1 << 20
+TARGET_SIZE = 2560 * MIB  # bigger than the 1600 MiB image: the installed root grows
+CONFIRM = re.compile(r"type yes to install, anything else to cancel:")
+POWER_OFF_PROMPT = re.compile(r"Press Enter to power off\.")
+
+
+def real(test):  # type: ignore[no-untyped-def]
+    for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
+        test = mark(test)
+    return test
+
+
+def _build(profile: str) -> ResolvedBuild:
+    return load_build(BOOT_TEST_DESCRIPTION, BuildOptions(profiles=(profile,)), RuntimeConfig())
+
+
+def _blank(path: Path) -> Path:
+    with open(path, "wb") as handle:
+        handle.truncate(TARGET_SIZE)
+    return path
+
+
+def _untouched(path: Path) -> bool:
+    return path.stat().st_blocks == 0 and path.stat().st_size == TARGET_SIZE
+
+
+def _install(iso: Path, target: Path, firmware: str, *answers: Answer) -> BootResult:
+    """Boot the install ISO with `target` attached until the guest powers off."""
+    result = boot(cdrom=iso, target=target, firmware=firmware, marker=None, answers=answers)
+    assert result.returncode == 0, f"the installer did not power off:\n{result.tail()}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def unattended(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The create pipeline for the `install` profile: raw disk plus install ISO."""
+    target = tmp_path_factory.mktemp("install")
+    create_image(_build("install"), prepared_root, target, RuntimeConfig())
+    return target
+
+
+@pytest.fixture(scope="module")
+def variants(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Install ISOs of one raw disk for the prompting and the filtered profile."""
+    from kiwi_like.create.iso.install import build_install_iso
+
+    out = tmp_path_factory.mktemp("install-variants")
+    disk = build_disk(_build("install-prompt"), prepared_root, out / f"{BASENAME}.raw", out)
+    isos = {}
+    for profile in ("install-prompt", "install-filtered"):
+        isos[profile] = out / f"{profile}.install.iso"
+        build_install_iso(_build(profile), prepared_root, disk, isos[profile], out)
+    return isos
+
+
+@real
+def test_install_iso_results_and_medium(unattended: Path) -> None:
+    data = json.loads((unattended / RESULT_FILE).read_text())
+    kinds = {entry["filename"]: entry["kind"] for entry in data["results"].values()}
+    iso = unattended / f"{BASENAME}.install.iso"
+    assert kinds[iso.name] == "installation_image"
+    assert kinds[f"{iso.name}.sha256"] == "image_checksum"
+    assert kinds[f"{BASENAME}.raw"] == "disk_image"
+    report = subprocess.run(
+        ["xorriso", "-indev", str(iso), "-report_el_torito", "plain"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "El Torito boot img :   1  BIOS  y   none" in report
+    assert "El Torito boot img :   2  UEFI  y   none" in report
+    listing = subprocess.run(
+        ["xorriso", "-indev", str(iso), "-find", "/install", "-type", "f"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    for name in ("vmlinuz", "initrd.img", "install.conf", f"{BASENAME}.raw.zst"):
+        assert f"'/install/{name}'" in listing
+
+
+@real
+def test_unattended_install_then_boot_the_disk(unattended: Path, tmp_path: Path) -> None:
+    target = _blank(tmp_path / "target.raw")
+    installed = _install(unattended / f"{BASENAME}.install.iso", target, "bios")
+    assert "kiwi-like installer: installed Debian 12 disk test onto /dev/vda" in installed.console
+    assert "powering off (oem-shutdown)" in installed.console
+    check = subprocess.run(["sfdisk", "--verify", target], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout  # backup GPT moved to the end of the disk
+    booted = boot(target, "efi")
+    assert booted.marker, booted.tail()
+    fields = booted.fields()
+    assert (fields["fw"], fields["root"], fields["fs"]) == ("efi", "/dev/vda3", "ext4")
+    assert int(fields["size"]) > 2200  # the root grew to the bigger disk
+
+
+@real
+def test_nothing_is_written_unless_confirmed(variants: dict[str, Path], tmp_path: Path) -> None:
+    target = _blank(tmp_path / "target.raw")
+    result = _install(
+        variants["install-prompt"], target, "efi",
+        Answer(CONFIRM, "no"), Answer(POWER_OFF_PROMPT, ""),
+    )  # fmt: skip
+    assert "will be written onto /dev/vda (2560 MiB): everything on it is lost" in result.console
+    assert "kiwi-like installer: cancelled: nothing was written to /dev/vda" in result.console
+    assert _untouched(target)
+
+
+@real
+def test_confirmed_install_boots_the_installed_system(
+    variants: dict[str, Path], tmp_path: Path
+) -> None:
+    target = _blank(tmp_path / "target.raw")
+    result = boot(
+        cdrom=variants["install-prompt"], target=target, firmware="efi",
+        answers=[Answer(CONFIRM, "yes")],
+    )  # fmt: skip
+    assert "booting the installed system" in result.console
+    assert result.marker, result.tail()
+    assert result.fields()["root"] == "/dev/vda3"  # the target, not the CD
+    assert result.returncode == 0
+
+
+@real
+def test_device_filter_leaving_no_disk(variants: dict[str, Path], tmp_path: Path) -> None:
+    target = _blank(tmp_path / "target.raw")
+    result = _install(variants["install-filtered"], target, "bios", Answer(POWER_OFF_PROMPT, ""))
+    assert "leaving out /dev/vda: excluded by the device filter '^/dev/vd'" in result.console
+    assert "ERROR: no disk to install onto: nothing was written" in result.console
+    assert _untouched(target)
+
+
+# ---- without a root or QEMU --------------------------------------------------
+
+
+def test_install_settings_of_the_profiles() -> None:
+    unattended = install_settings(_build("install"))
+    assert (unattended.unattended, unattended.shutdown, unattended.install_first) == (
+        True, True, True,
+    )  # fmt: skip
+    prompt = install_settings(_build("install-prompt"))
+    assert (prompt.unattended, prompt.shutdown, prompt.reboot, prompt.skip_verify) == (
+        False, False, False, False,
+    )  # fmt: skip
+    assert install_settings(_build("install-filtered")).device_filter == "^/dev/vd"
+
+
+def _disk(tmp_path: Path) -> DiskResult:
+    return DiskResult(
+        image=tmp_path / "x.raw", size=1600 * MIB, table="gpt", partitions=(),
+        root_uuid="1234-abcd", firmware="efi", kernel="6.1.0-9-amd64",
+    )  # fmt: skip
+
+
+def test_install_conf_is_what_the_shell_reads(tmp_path: Path) -> None:
+    settings = install_settings(_build("install-filtered"))
+    hostile = 'it\'s "quoted" $(touch /tmp/no) `x`'
+    text = install_conf(settings, _disk(tmp_path), "x.raw.zst", "ab" * 32, hostile)
+    conf = tmp_path / "install.conf"
+    conf.write_text(text)
+    shown = subprocess.run(
+        ["sh", "-c", '. "$1"; printf "%s|" "$KL_TITLE" "$KL_IMAGE_MB" "$KL_DEVICE_FILTER" '
+         '"$KL_UNATTENDED" "$KL_ROOT" "$KL_TABLE"', "sh", str(conf)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert shown == f"{hostile}|1600|^/dev/vd|true|UUID=1234-abcd|gpt|"
+
+
+def test_install_menu_default_entry() -> None:
+    entries, default = install_menu(_build("install"), "/boot/grub/kiwi-like-x.id")
+    assert [entry.title for entry in entries] == [
+        "Install Debian 12 disk test", "Boot from Hard Disk",
+    ]  # fmt: skip
+    assert default == 0  # installboot="install"
+    assert entries[0].commands[0] == (
+        "linux /install/vmlinuz boot=kiwi-install kiwi-like.medium=/boot/grub/kiwi-like-x.id "
+        "console=ttyS0,115200"
+    )
+    plain = load_build(
+        BOOT_TEST_DESCRIPTION,
+        BuildOptions(profiles=("install",), set_type_attrs=("installboot=harddisk",)),
+        RuntimeConfig(),
+    )
+    assert install_menu(plain, "/x")[1] == 1  # kiwi's default: boot from the hard disk
+
+
+def test_missing_installer_tool_names_the_package(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/mkinitramfs").write_text("#!/bin/sh\n")
+    with pytest.raises(KiwiLikeError, match="needs dd in the image: add the package coreutils"):
+        check_installer_tools(root)
+
+
+def test_installer_scripts_parse() -> None:
+    installer = Path(__file__).resolve().parent.parent / "kiwi_like/create/iso/installer"
+    for script in ("kiwi-install", "hook"):
+        check = subprocess.run(["sh", "-n", str(installer / script)], capture_output=True)
+        assert check.returncode == 0, check.stderr
+    assert os.access(installer / "hook", os.X_OK)
