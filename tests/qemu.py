@@ -23,6 +23,9 @@ from pathlib import Path
 OVMF = Path("/usr/share/ovmf/OVMF.fd")
 MARKER = re.compile(r"^BOOT-OK\b.*$", re.MULTILINE)
 SHUTDOWN_GRACE = 90  # seconds to wait for the poweroff after the marker
+# where a guest with `http_port` reaches the host's test HTTP server
+GUEST_HTTP_ADDRESS = "10.0.2.100:80"
+GUEST_HTTP = f"http://{GUEST_HTTP_ADDRESS.removesuffix(':80')}"
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,18 @@ def boot(
     memory: int = 1024,
     marker: re.Pattern[str] | None = MARKER,
     answers: Sequence[Answer] = (),
+    kernel: Path | None = None,
+    initrd: Path | None = None,
+    append: str = "",
+    http_port: int | None = None,
 ) -> BootResult:
     """Boot with SeaBIOS (`bios`) or OVMF (`efi`) until `marker`, poweroff or timeout.
 
     `disk` is booted through an overlay; `cdrom` is attached read-only and boots
-    first; `target` is an extra raw disk that the guest may write. After a
+    first; `target` is an extra raw disk that the guest may write. `kernel`,
+    `initrd` and `append` boot a kernel directly. The guest has no network
+    unless `http_port` is given: then it has user-mode networking that reaches
+    only 127.0.0.1:<http_port> of the host, as GUEST_HTTP. After a
     BOOT-OK line the guest gets time to power off (its returncode tells whether
     it did); after any other marker QEMU is stopped at once. Without a marker
     QEMU runs until the guest powers off (or the timeout).
@@ -120,6 +130,18 @@ def boot(
             "qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "1",
             "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
         ]  # fmt: skip
+        if http_port is None:
+            argv += ["-nic", "none"]
+        else:
+            argv += [
+                "-nic",
+                "user,model=virtio-net-pci,restrict=on,"
+                f"guestfwd=tcp:{GUEST_HTTP_ADDRESS}-tcp:127.0.0.1:{http_port}",
+            ]
+        if kernel is not None:
+            argv += ["-kernel", str(kernel), "-append", append]
+            if initrd is not None:
+                argv += ["-initrd", str(initrd)]
         if cdrom is not None:
             argv += [
                 "-drive", f"if=none,id=cd0,media=cdrom,readonly=on,format=raw,file={cdrom}",

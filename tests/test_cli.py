@@ -103,7 +103,7 @@ def test_build_of_an_unsupported_type_fails_before_preparing(kiwi, tmp_path):
     )  # fmt: skip
     assert result.code == 1
     assert result.error_lines == [
-        "kiwi-like: error: image type 'docker' cannot be created yet (supported: oem, iso)"
+        "kiwi-like: error: image type 'docker' cannot be created yet (supported: oem, iso, kis)"
     ]
     assert not (tmp_path / "build").exists()
 

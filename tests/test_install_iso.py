@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,8 @@ from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
 from tests.conftest import BOOT_TEST_DESCRIPTION
-from tests.qemu import Answer, BootResult, boot
+from tests.http_server import serving
+from tests.qemu import GUEST_HTTP, Answer, BootResult, boot
 
 BASENAME = "Debian-Disk-Test.x86_64-1.0.0"
 MIB = 1 << 20
@@ -99,6 +101,15 @@ def test_install_iso_results_and_medium(unattended: Path) -> None:
     assert kinds[iso.name] == "installation_image"
     assert kinds[f"{iso.name}.sha256"] == "image_checksum"
     assert kinds[f"{BASENAME}.raw"] == "disk_image"
+    assert kinds[f"{BASENAME}.install.tar"] == "installation_pxe_archive"
+    with tarfile.open(unattended / f"{BASENAME}.install.tar") as tar:
+        assert sorted(tar.getnames()) == sorted(
+            [
+                f"{BASENAME}.append", f"{BASENAME}.initrd", f"{BASENAME}.install.conf",
+                f"{BASENAME}.ipxe", f"{BASENAME}.kernel", f"{BASENAME}.raw.zst",
+                "pxelinux.cfg/default",
+            ]
+        )  # fmt: skip
     report = subprocess.run(
         ["xorriso", "-indev", str(iso), "-report_el_torito", "plain"],
         capture_output=True, text=True, check=True,
@@ -126,6 +137,31 @@ def test_unattended_install_then_boot_the_disk(unattended: Path, tmp_path: Path)
     fields = booted.fields()
     assert (fields["fw"], fields["root"], fields["fs"]) == ("efi", "/dev/vda3", "ext4")
     assert int(fields["size"]) > 2200  # the root grew to the bigger disk
+
+
+@real
+def test_network_install_then_boot_the_disk(unattended: Path, tmp_path: Path) -> None:
+    """installpxe: the installer boots over the network and fetches the image by HTTP."""
+    served = tmp_path / "served"
+    with tarfile.open(unattended / f"{BASENAME}.install.tar") as tar:
+        tar.extractall(served, filter="data")
+    append = (served / f"{BASENAME}.append").read_text().strip()
+    assert append.startswith(
+        f"boot=kiwi-install kiwi-like.install={{server}}/{BASENAME}.install.conf"
+    )
+    target = _blank(tmp_path / "target.raw")
+    with serving(served) as (port, requested):
+        installed = boot(
+            target=target, kernel=served / f"{BASENAME}.kernel",
+            initrd=served / f"{BASENAME}.initrd", append=append.replace("{server}", GUEST_HTTP),
+            http_port=port, marker=None,
+        )  # fmt: skip
+    assert installed.returncode == 0, installed.tail()
+    assert "kiwi-like installer: installed Debian 12 disk test onto /dev/vda" in installed.console
+    assert f"/{BASENAME}.raw.zst" in requested
+    booted = boot(target, "bios")
+    assert booted.marker, booted.tail()
+    assert booted.fields()["root"] == "/dev/vda3"
 
 
 @real

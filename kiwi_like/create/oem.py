@@ -14,7 +14,7 @@ def create(
     build: ResolvedBuild, root: Path, results: Results, scratch: Path, config: RuntimeConfig
 ) -> None:
     from kiwi_like.create.disk import build_disk
-    from kiwi_like.create.iso.install import build_install_iso
+    from kiwi_like.create.iso.install import build_install_iso, build_install_tarball
 
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
@@ -24,6 +24,11 @@ def create(
         build_install_iso(build, root, disk, results.stage(install_name), scratch)
         results.publish("installation_image", install_name)
         results.publish_checksum(install_name, config.checksum_algorithm)
+    if build.build_type.flag("installpxe"):
+        tar_name = f"{build.result_basename}.install.tar"
+        build_install_tarball(build, root, disk, results.stage(tar_name), scratch)
+        results.publish("installation_pxe_archive", tar_name)
+        results.publish_checksum(tar_name, config.checksum_algorithm)
     disk_format = build.build_type.format
     if disk_format:
         name = formats.format_filename(build, disk_format)

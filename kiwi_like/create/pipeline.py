@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kiwi_like.create import oem
 from kiwi_like.create.iso import live
+from kiwi_like.create.pxe import builder as kis
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer import package_manager_for
@@ -26,6 +27,7 @@ Builder = Callable[[ResolvedBuild, Path, Results, Path, RuntimeConfig], None]
 BUILDERS: dict[str, Builder] = {
     "oem": oem.create,
     "iso": live.create,
+    "kis": kis.create,
 }
 
 

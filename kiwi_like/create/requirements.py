@@ -19,6 +19,8 @@ def required_packages(build: ResolvedBuild) -> tuple[str, ...]:
     build_type = build.build_type
     if build_type.image == "iso":
         return _live_packages(build)
+    if build_type.image in ("kis", "pxe"):
+        return ("initramfs-tools", "busybox")  # the network boot initrd
     if build_type.image != "oem":
         return ()
     packages = [FILESYSTEM_TOOLS.get(build_type.filesystem or "ext4", "e2fsprogs")]
@@ -30,10 +32,11 @@ def required_packages(build: ResolvedBuild) -> tuple[str, ...]:
             packages.append("grub-efi-amd64-bin")
     elif build.arch == "aarch64":
         packages.append("grub-efi-arm64-bin")
-    if build_type.oemconfig.get("oem-resize", "true") != "false" or build_type.flag("installiso"):
+    installer = build_type.flag("installiso") or build_type.flag("installpxe")
+    if build_type.oemconfig.get("oem-resize", "true") != "false" or installer:
         packages.append("fdisk")
-    if build_type.flag("installiso"):
-        packages.append("zstd")  # the installer unpacks the disk image with it
+    if installer:
+        packages += ["zstd", "busybox"]  # the installer unpacks the disk image with zstd
     return tuple(packages)
 
 

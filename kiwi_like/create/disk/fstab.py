@@ -41,3 +41,15 @@ def write_fstab(root: Path, settings: DiskSettings, ids: Identities, mount_optio
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + "\n".join([*fstab_lines(settings, ids, mount_options), *kept]) + "\n")
     path.chmod(0o644)
+
+
+def write_diskless_fstab(root: Path, system: str) -> None:
+    """fstab for a root that is not on a disk partition (live or network boot):
+    the image's own entries without root, EFI and swap lines of an earlier disk."""
+    path = resolve_in_root(root, "/etc/fstab")
+    existing = path.read_text().splitlines() if path.is_file() else []
+    kept = [line for line in existing if kept_entry(line)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = f"# /etc/fstab: written by kiwi-like for this {system}\n"
+    path.write_text(header + "".join(f"{line}\n" for line in kept))
+    path.chmod(0o644)

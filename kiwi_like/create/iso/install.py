@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.chroot import Bind, run_in_root
 from kiwi_like.create.disk import DiskResult
 from kiwi_like.create.disk.kernel import Kernel
 from kiwi_like.create.disk.preflight import has_program
 from kiwi_like.create.disk.steps import step
+from kiwi_like.create.initramfs import make_initrd
 from kiwi_like.create.iso.boot import (
     HARD_DISK,
     MenuEntry,
@@ -31,6 +32,7 @@ from kiwi_like.create.iso.boot import (
 )
 from kiwi_like.create.iso.medium import make_iso
 from kiwi_like.create.iso.settings import iso_settings
+from kiwi_like.create.pxe import samples
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
@@ -39,7 +41,6 @@ from kiwi_like.rootfs import resolve_in_root
 
 INSTALLER_FILES = Path(__file__).with_name("installer")
 INSTALL_DIR = "install"  # on the medium
-CONF_IN_ROOT = "/run/kiwi-like-installer"  # the initramfs config dir, bound into the root
 BOOT_SCRIPT = "kiwi-install"
 # programs the installer runs, and the Debian package of each (the hook copies them)
 INSTALLER_TOOLS = (
@@ -50,13 +51,6 @@ INSTALLER_TOOLS = (
     ("sfdisk", "fdisk"),
     ("blockdev", "util-linux"),
 )
-INITRAMFS_CONF = """\
-# kiwi-like installer initrd
-MODULES=most
-BUSYBOX=y
-COMPRESS=zstd
-KEYMAP=n
-"""
 INSTALLER_MODULES = ("isofs", "sr_mod", "cdrom")
 
 
@@ -124,22 +118,15 @@ def check_installer_tools(root: Path) -> None:
 
 def make_installer_initrd(root: Path, kernel: Kernel, work: Path) -> Path:
     """The image's initramfs-tools with the installer's hook and boot script."""
-    conf = work / "initramfs"
-    (conf / "hooks").mkdir(parents=True)
-    (conf / "scripts").mkdir()
-    (conf / "conf.d").mkdir()
-    (conf / "initramfs.conf").write_text(INITRAMFS_CONF)
-    (conf / "modules").write_text("".join(f"{name}\n" for name in INSTALLER_MODULES))
-    shutil.copyfile(INSTALLER_FILES / "hook", conf / "hooks/kiwi-like-installer")
-    (conf / "hooks/kiwi-like-installer").chmod(0o755)
-    shutil.copyfile(INSTALLER_FILES / BOOT_SCRIPT, conf / "scripts" / BOOT_SCRIPT)
-    log.info("Making the installer initrd with the image's initramfs-tools")
-    run_in_root(
+    return make_initrd(
         root,
-        ["mkinitramfs", "-d", CONF_IN_ROOT, "-o", f"{CONF_IN_ROOT}/initrd.img", kernel.version],
-        binds=[Bind(conf, CONF_IN_ROOT)],
+        kernel,
+        work,
+        boot_script=INSTALLER_FILES / BOOT_SCRIPT,
+        hook=INSTALLER_FILES / "hook",
+        modules=INSTALLER_MODULES,
+        what="installer",
     )
-    return conf / "initrd.img"
 
 
 def install_menu(build: ResolvedBuild, id_file: str) -> tuple[list[MenuEntry], int]:
@@ -155,31 +142,56 @@ def install_menu(build: ResolvedBuild, id_file: str) -> tuple[list[MenuEntry], i
     return [install, HARD_DISK], default
 
 
+@dataclass(frozen=True)
+class Payload:
+    """Where the installer's files go: the compressed disk image, its settings,
+    the kernel and the installer initrd."""
+
+    image: Path
+    conf: Path
+    kernel: Path
+    initrd: Path
+
+
+def write_payload(
+    build: ResolvedBuild, root: Path, disk: DiskResult, payload: Payload, work: Path
+) -> None:
+    check_installer_tools(root)
+    kernel = Kernel(disk.kernel)
+    with step("compressing the disk image for the installer"):
+        runner.run(["zstd", "-q", "-T0", "-3", disk.image, "-o", payload.image])
+    conf = install_conf(
+        install_settings(build),
+        disk,
+        payload.image.name,
+        file_digest(disk.image),
+        iso_settings(build).menu.title,
+    )
+    payload.conf.write_text(conf)
+    shutil.copyfile(resolve_in_root(root, kernel.image), payload.kernel)
+    with step("making the installer initrd"):
+        initrd = make_installer_initrd(root, kernel, work)
+    shutil.move(initrd, payload.initrd)
+
+
 def build_install_iso(
     build: ResolvedBuild, root: Path, disk: DiskResult, output: Path, scratch: Path
 ) -> None:
     """The install ISO for the finished raw disk `disk` (made from `root`)."""
     root = root.absolute()
     medium = iso_settings(build)
-    settings = install_settings(build)
-    check_installer_tools(root)
-    kernel = Kernel(disk.kernel)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-install-") as name:
         work = Path(name)
         tree = work / "medium"
         install = tree / INSTALL_DIR
         install.mkdir(parents=True)
-        image_name = f"{disk.image.name}.zst"
-        with step("compressing the disk image for the install ISO"):
-            runner.run(["zstd", "-q", "-T0", "-3", disk.image, "-o", install / image_name])
-        sha256 = file_digest(disk.image)
-        (install / "install.conf").write_text(
-            install_conf(settings, disk, image_name, sha256, medium.menu.title)
+        payload = Payload(
+            image=install / f"{disk.image.name}.zst",
+            conf=install / "install.conf",
+            kernel=install / "vmlinuz",
+            initrd=install / "initrd.img",
         )
-        shutil.copyfile(resolve_in_root(root, kernel.image), install / "vmlinuz")
-        with step("making the installer initrd"):
-            initrd = make_installer_initrd(root, kernel, work)
-        shutil.move(initrd, install / "initrd.img")
+        write_payload(build, root, disk, payload, work)
         id_file = medium_id_file()
         entries, default = install_menu(build, id_file)
         config = grub_cfg(medium.menu, entries, default)
@@ -187,3 +199,42 @@ def build_install_iso(
             boot = install_medium_boot(root, tree, disk.firmware == "efi", config, id_file, work)
         make_iso(tree, output, boot, medium)
     log.info("Install ISO %s: %d MiB", output.name, output.stat().st_size >> 20)
+
+
+def install_append_line(build: ResolvedBuild, conf_name: str) -> str:
+    """The network installer's kernel command line; {server} stands for the base URL."""
+    words = [
+        "boot=kiwi-install",
+        f"kiwi-like.install={samples.SERVER}/{conf_name}",
+        "ip=dhcp",
+        *iso_settings(build).menu.kernel_options,
+    ]
+    return " ".join(words)
+
+
+def build_install_tarball(
+    build: ResolvedBuild, root: Path, disk: DiskResult, output: Path, scratch: Path
+) -> list[str]:
+    """`installpxe="true"`: the installer and the image for a network install, as a tar."""
+    root = root.absolute()
+    base = build.result_basename
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-install-pxe-") as name:
+        work = Path(name)
+        tree = work / "tarball"
+        tree.mkdir()
+        payload = Payload(
+            image=tree / f"{disk.image.name}.zst",
+            conf=tree / f"{base}.install.conf",
+            kernel=tree / f"{base}.kernel",
+            initrd=tree / f"{base}.initrd",
+        )
+        write_payload(build, root, disk, payload, work)
+        append = install_append_line(build, payload.conf.name)
+        names = samples.write_boot_files(
+            tree, f"Install-{build.name}", payload.kernel.name, payload.initrd.name, append
+        )
+        with tarfile.open(output, "w", format=tarfile.GNU_FORMAT) as tar:
+            for entry in names:
+                tar.add(tree / entry, arcname=entry)
+    log.info("Network install tarball %s: %d MiB", output.name, output.stat().st_size >> 20)
+    return names

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kiwi_like.chroot import run_in_root
 from kiwi_like.create.disk import resize
-from kiwi_like.create.disk.fstab import HEADER, kept_entry
+from kiwi_like.create.disk.fstab import write_diskless_fstab
 from kiwi_like.create.disk.kernel import Kernel, newest_kernel
 from kiwi_like.create.disk.preflight import GRUB_FILES, has_program
 from kiwi_like.create.disk.steps import step
@@ -76,14 +76,7 @@ def check_live_image(root: Path, settings: IsoSettings) -> Kernel:
 
 def configure_live_root(root: Path, kernel: Kernel) -> None:
     """No disk entries in fstab (live-boot mounts the root), no disk resize, a live initrd."""
-    fstab = resolve_in_root(root, "/etc/fstab")
-    kept = (
-        [line for line in fstab.read_text().splitlines() if kept_entry(line)]
-        if (fstab.is_file())
-        else []
-    )
-    fstab.parent.mkdir(parents=True, exist_ok=True)
-    fstab.write_text(HEADER.replace("disk image", "live system") + "".join(f"{k}\n" for k in kept))
+    write_diskless_fstab(root, "live system")
     resize.remove_resize(root)
     log.info("Generating the live initrd for kernel %s with initramfs-tools", kernel.version)
     run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version])

@@ -1,0 +1,1 @@
+"""Network boot (`image="kis"`, formerly `pxe`): what a PXE/iPXE server hands out."""
