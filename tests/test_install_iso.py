@@ -154,7 +154,7 @@ def test_network_install_then_boot_the_disk(unattended: Path, tmp_path: Path) ->
         installed = boot(
             target=target, kernel=served / f"{BASENAME}.kernel",
             initrd=served / f"{BASENAME}.initrd", append=append.replace("{server}", GUEST_HTTP),
-            http_port=port, marker=None,
+            http_port=port, marker=None, timeout=900,
         )  # fmt: skip
     assert installed.returncode == 0, installed.tail()
     assert "kiwi-like installer: installed Debian 12 disk test onto /dev/vda" in installed.console

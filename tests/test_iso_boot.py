@@ -11,12 +11,12 @@ root nor QEMU.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from kiwi_like.cli.main import main
 from kiwi_like.create.iso.boot import (
     HARD_DISK,
     MenuEntry,
@@ -28,6 +28,7 @@ from kiwi_like.create.iso.live import live_menu_entries, live_settings
 from kiwi_like.create.iso.medium import xorriso_argv
 from kiwi_like.create.iso.settings import iso_settings
 from kiwi_like.create.iso.squashfs import compression_options
+from kiwi_like.create.pipeline import create_image
 from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
@@ -46,16 +47,10 @@ def real(test):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def live_target(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`system create` of the live profile from the shared root."""
+    """The create stage for the live profile, from the shared root."""
     target = tmp_path_factory.mktemp("live")
-    log = target.parent / "live-create.log"
-    code = main(
-        [
-            "--logfile", str(log), "system", "create", "--root", str(prepared_root),
-            "--target-dir", str(target), "--type", "iso",
-        ]
-    )  # fmt: skip
-    assert code == 0, log.read_text()[-3000:]
+    build = load_build(BOOT_TEST_DESCRIPTION, BuildOptions(profiles=("live",)), RuntimeConfig())
+    create_image(build, prepared_root, target, RuntimeConfig())
     return target
 
 
@@ -94,9 +89,7 @@ def test_el_torito_entries_and_identity(live_target: Path) -> None:
     listing = _xorriso(iso, "-find", "/live", "-type", "f")
     for name in ("vmlinuz", "initrd.img", "filesystem.squashfs"):
         assert f"'/live/{name}'" in listing
-    extracted = live_target.parent / "grub.cfg"
-    _xorriso(iso, "-osirrox", "on", "-extract", "/boot/grub/grub.cfg", str(extracted))
-    config = extracted.read_text()
+    config = _grub_cfg(iso, live_target.parent)
     assert "linux /live/vmlinuz boot=live components console=ttyS0,115200" in config
 
 
@@ -116,6 +109,40 @@ def test_live_iso_boots_as_usb_stick(live_target: Path, firmware: str) -> None:
     booted = boot(live_target / f"{BASENAME}.iso", firmware)
     assert booted.marker, booted.tail()
     assert (booted.fields()["fw"], booted.fields()["fs"]) == (firmware, "overlay")
+
+
+@real
+def test_hybridpersistent_stick_keeps_changes(
+    prepared_root: Path, live_target: Path, tmp_path: Path
+) -> None:
+    """Written to a bigger stick, the persistent ISO makes its persistence partition on
+    the first boot and the second boot sees what the first one wrote."""
+    build = load_build(
+        BOOT_TEST_DESCRIPTION, BuildOptions(profiles=("live-persistent",)), RuntimeConfig()
+    )
+    out = tmp_path / "out"
+    create_image(build, prepared_root, out, RuntimeConfig())
+    stick = tmp_path / "stick.raw"
+    subprocess.run(["cp", "--sparse=always", out / f"{BASENAME}.iso", stick], check=True)
+    os.truncate(stick, 1536 << 20)
+    first = boot(target=stick, firmware="bios")
+    assert first.marker, first.tail()
+    assert "kiwi-like persistence: made /dev/vda3" in first.console
+    assert first.fields()["boots"] == "1"
+    second = boot(target=stick, firmware="efi")
+    assert second.marker, second.tail()
+    assert second.fields()["boots"] == "2"  # the first boot's change persisted
+    assert "kiwi-like persistence: made" not in second.console
+    # the plain live ISO keeps nothing: every boot is its first
+    plain = live_target / f"{BASENAME}.iso"
+    assert "persistence" not in _grub_cfg(plain, tmp_path)
+
+
+def _grub_cfg(iso: Path, work: Path) -> str:
+    extracted = work / "grub.cfg"
+    extracted.unlink(missing_ok=True)
+    _xorriso(iso, "-osirrox", "on", "-extract", "/boot/grub/grub.cfg", str(extracted))
+    return extracted.read_text()
 
 
 # ---- without a root or QEMU --------------------------------------------------
@@ -164,6 +191,10 @@ def test_live_menu_and_early_config() -> None:
     assert "set timeout=1\nserial --unit=0 --speed=115200\nterminal_input serial\n" in config
     assert "menuentry 'Debian 12 disk test' {" in config
     assert "    initrd /live/initrd.img\n" in config
+    (persistent,) = live_menu_entries(settings, persistent=True)
+    assert persistent.commands[0].startswith(
+        "linux /live/vmlinuz boot=live components persistence console=ttyS0,115200"
+    )
     two = grub_cfg(settings.menu, [MenuEntry.linux("a", "/k", "/i", ()), HARD_DISK], 1)
     assert "set default=1" in two
     assert "menuentry 'a' {\n    linux /k\n    initrd /i\n}" in two
@@ -183,7 +214,11 @@ def test_xorriso_command_line(tmp_path: Path) -> None:
     joined = " ".join(argv)
     assert "-volid KIWI_LIKE_LIVE" in joined and "-publisher kiwi-like tests" in joined
     assert f"--grub2-mbr {tmp_path / 'hybrid'}" in joined
-    assert "--efi-boot boot/grub/efi.img -efi-boot-part --efi-boot-image" in joined
+    assert "-partition_offset 16" in joined  # the ISO file system mountable as partition 1
+    assert (
+        f"--efi-boot boot/grub/efi.img -append_partition 2 0xef {tmp_path}/tree/boot/grub/efi.img"
+        in joined
+    )
     bios_only = xorriso_argv(
         tmp_path / "tree", tmp_path / "out.iso", MediumBoot("e.img", None, tmp_path / "h"),
         _settings("firmware=bios"),

@@ -61,5 +61,7 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
         "prepare/functions.sh",
         "create/iso/installer/kiwi-install",
         "create/iso/installer/hook",
+        "create/iso/persistence/kiwi-like-persistence",
+        "create/pxe/netboot/kiwi-netboot",
     ):
         assert (package / data).is_file(), data

@@ -46,4 +46,6 @@ def _live_packages(build: ResolvedBuild) -> tuple[str, ...]:
     packages = ["initramfs-tools", "live-boot", "grub-pc-bin"]
     if build.build_type.firmware in ("efi", "uefi"):
         packages.append("grub-efi-amd64-bin")
+    if build.build_type.flag("hybridpersistent"):
+        packages += ["fdisk", "e2fsprogs"]  # to make the persistence partition at boot
     return tuple(packages)

@@ -1,11 +1,14 @@
-"""The oem install ISO (`installiso="true"`): the raw disk plus an installer for it.
+"""The oem installers: the install ISO (`installiso="true"`) and the network
+install tarball (`installpxe="true"`), both the raw disk plus an installer for it.
 
 The medium holds /install/<disk>.raw.zst, the kernel and an installer initrd
 made by the image's own initramfs-tools with kiwi-like's boot script
 (`installer/kiwi-install`, chosen with `boot=kiwi-install`), and
 /install/install.conf with the <oemconfig> settings. The installer picks the
 target disk, asks before it wipes it (unless unattended), writes and verifies
-the image, then powers off, reboots or boots the installed system.
+the image, then powers off, reboots or boots the installed system. The tarball
+holds the same files for a boot server; booted with its `.append` line the
+installer fetches install.conf and the image over the network instead.
 """
 
 from __future__ import annotations

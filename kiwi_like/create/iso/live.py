@@ -39,6 +39,12 @@ from kiwi_like.runtime_config import RuntimeConfig
 LIVE_BOOT_SCRIPT = "/usr/share/initramfs-tools/scripts/live"
 LIVE_DIR = "live"  # live-boot's default live-media-path
 LIVE_OPTIONS = ("boot=live", "components")
+PERSISTENCE = Path(__file__).with_name("persistence")
+PERSISTENCE_FILES = (
+    (PERSISTENCE / "kiwi-like-persistence",
+     "/etc/initramfs-tools/scripts/init-premount/kiwi-like-persistence"),
+    (PERSISTENCE / "hook", "/etc/initramfs-tools/hooks/kiwi-like-persistence"),
+)  # fmt: skip
 
 
 def live_settings(build: ResolvedBuild) -> IsoSettings:
@@ -48,9 +54,23 @@ def live_settings(build: ResolvedBuild) -> IsoSettings:
             'initrd_system="dracut" is not supported for live ISOs yet: '
             "they boot with Debian's live-boot (initramfs-tools)"
         )
-    if build_type.flag("hybridpersistent"):
-        log.warning("hybridpersistent is not supported yet: the live system keeps no changes")
+    if build_type.flag("hybridpersistent") and build_type.get(
+        "hybridpersistent_filesystem", "ext4"
+    ) not in ("ext4",):
+        raise KiwiLikeError("hybridpersistent_filesystem: only ext4 is supported")
     return iso_settings(build)
+
+
+def setup_persistence(root: Path, enabled: bool) -> None:
+    """hybridpersistent: the initrd script that makes the persistence partition, or none."""
+    for source, target in PERSISTENCE_FILES:
+        path = resolve_in_root(root, target)
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, path)
+            path.chmod(0o755)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def check_live_image(root: Path, settings: IsoSettings) -> Kernel:
@@ -74,28 +94,31 @@ def check_live_image(root: Path, settings: IsoSettings) -> Kernel:
     return kernel
 
 
-def configure_live_root(root: Path, kernel: Kernel) -> None:
+def configure_live_root(root: Path, kernel: Kernel, persistent: bool) -> None:
     """No disk entries in fstab (live-boot mounts the root), no disk resize, a live initrd."""
     write_diskless_fstab(root, "live system")
     resize.remove_resize(root)
+    setup_persistence(root, persistent)
     log.info("Generating the live initrd for kernel %s with initramfs-tools", kernel.version)
     run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version])
     if not resolve_in_root(root, kernel.initrd).is_file():
         raise KiwiLikeError(f"initramfs-tools did not write {kernel.initrd}")
 
 
-def live_menu_entries(settings: IsoSettings) -> list[MenuEntry]:
+def live_menu_entries(settings: IsoSettings, persistent: bool = False) -> list[MenuEntry]:
     kernel, initrd = f"/{LIVE_DIR}/vmlinuz", f"/{LIVE_DIR}/initrd.img"
-    options = (*LIVE_OPTIONS, *settings.menu.kernel_options)
+    persistence = ("persistence",) if persistent else ()
+    options = (*LIVE_OPTIONS, *persistence, *settings.menu.kernel_options)
     return [MenuEntry.linux(settings.menu.title, kernel, initrd, options)]
 
 
 def build_live_iso(build: ResolvedBuild, root: Path, output: Path, scratch: Path) -> None:
     root = root.absolute()
     settings = live_settings(build)
+    persistent = build.build_type.flag("hybridpersistent")
     kernel = check_live_image(root, settings)
     with step("configuring the root for the live system"):
-        configure_live_root(root, kernel)
+        configure_live_root(root, kernel, persistent)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-iso-") as name:
         work = Path(name)
         tree = work / "medium"
@@ -106,7 +129,7 @@ def build_live_iso(build: ResolvedBuild, root: Path, output: Path, scratch: Path
         make_squashfs(
             root, live / "filesystem.squashfs", settings.squashfs_compression, (METADATA_DIR,)
         )
-        config = grub_cfg(settings.menu, live_menu_entries(settings))
+        config = grub_cfg(settings.menu, live_menu_entries(settings, persistent))
         with step("making the GRUB images"):
             boot = install_medium_boot(root, tree, settings.efi, config, medium_id_file(), work)
         make_iso(tree, output, boot, settings)

@@ -1,9 +1,11 @@
 """The ISO 9660 file: xorriso over a directory tree, bootable from CD and USB stick.
 
-The same layout as grub-mkrescue: the El Torito BIOS entry is GRUB's
-eltorito core, GRUB's boot_hybrid.img in the system area boots it from a
-USB stick, and the EFI entry is a FAT image that xorriso also exposes as a
-partition, so UEFI firmware finds it on a stick as well.
+The El Torito BIOS entry is GRUB's eltorito core, and GRUB's boot_hybrid.img
+in the system area boots it from a USB stick; the El Torito EFI entry is a FAT
+image. For sticks the MBR has two partitions: 1 holds the ISO file system
+(from 32 KiB on, so it can be mounted from the partition, and live-boot's
+persistence may use other partitions of the stick) and 2 a copy of the FAT
+image (type EF), which UEFI firmware boots.
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ def xorriso_argv(tree: Path, output: Path, boot: MediumBoot, settings: IsoSettin
         "-b", boot.eltorito, "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
         "--grub2-boot-info", "--grub2-mbr", str(boot.boot_hybrid),
     ]  # fmt: skip
+    # partition 1: the ISO file system from 32 KiB on, mountable from a stick's partition
+    argv += ["-partition_offset", "16"]
     if boot.efi_image:
-        argv += ["--efi-boot", boot.efi_image, "-efi-boot-part", "--efi-boot-image"]
-    argv += ["--protective-msdos-label", "-o", str(output), str(tree)]
+        # El Torito's EFI entry for CDs, a copy as partition 2 (type EF) for sticks
+        argv += ["--efi-boot", boot.efi_image]
+        argv += ["-append_partition", "2", "0xef", str(tree / boot.efi_image)]
+    argv += ["-o", str(output), str(tree)]
     return argv
 
 
