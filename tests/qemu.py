@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -133,10 +134,12 @@ def boot(
         if http_port is None:
             argv += ["-nic", "none"]
         else:
+            # a relay per guest connection (cmd:); the guest reaches nothing else
+            relay = f"{sys.executable} {Path(__file__).with_name('guest_relay.py')} {http_port}"
             argv += [
                 "-nic",
                 "user,model=virtio-net-pci,restrict=on,"
-                f"guestfwd=tcp:{GUEST_HTTP_ADDRESS}-tcp:127.0.0.1:{http_port}",
+                f"guestfwd=tcp:{GUEST_HTTP_ADDRESS}-cmd:{relay}",
             ]
         if kernel is not None:
             argv += ["-kernel", str(kernel), "-append", append]
