@@ -22,13 +22,11 @@ def create(
     if build.build_type.flag("installiso"):
         install_name = f"{build.result_basename}.install.iso"
         build_install_iso(build, root, disk, results.stage(install_name), scratch)
-        results.publish("installation_image", install_name)
-        results.publish_checksum(install_name, config.checksum_algorithm)
+        results.publish_image("installation_image", install_name, config.checksum_algorithm)
     if build.build_type.flag("installpxe"):
         tar_name = f"{build.result_basename}.install.tar"
         build_install_tarball(build, root, disk, results.stage(tar_name), scratch)
-        results.publish("installation_pxe_archive", tar_name)
-        results.publish_checksum(tar_name, config.checksum_algorithm)
+        results.publish_image("installation_pxe_archive", tar_name, config.checksum_algorithm)
     disk_format = build.build_type.format
     if disk_format:
         name = formats.format_filename(build, disk_format)
@@ -36,8 +34,12 @@ def create(
             formats.vagrant_box(raw, results.stage(name), scratch)
         else:
             formats.convert(raw, disk_format, results.stage(name))
-        results.publish("disk_format_image", name)
-        results.publish_checksum(name, config.checksum_algorithm)
+        results.publish_image("disk_format_image", name, config.checksum_algorithm)
     # With a format, that file is what a build service ships; the raw stays for dd.
-    results.publish("disk_image", raw_name, compress=True, use_for_bundle=not disk_format)
-    results.publish_checksum(raw_name, config.checksum_algorithm)
+    results.publish_image(
+        "disk_image",
+        raw_name,
+        config.checksum_algorithm,
+        compress=True,
+        use_for_bundle=not disk_format,
+    )

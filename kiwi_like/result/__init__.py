@@ -68,6 +68,12 @@ class Results:
         self.stage(checksum_name).write_text(f"{digest}  {name}\n")
         return self.publish("image_checksum", checksum_name, use_for_bundle=False, shasum=False)
 
+    def publish_image(self, kind: str, name: str, algorithm: str, **flags: bool) -> Path:
+        """Publish an image file and then its checksum file beside it."""
+        final = self.publish(kind, name, **flags)
+        self.publish_checksum(name, algorithm)
+        return final
+
     def write_result_file(self) -> Path:
         data = {
             "build": self.build,

@@ -141,5 +141,4 @@ def create(
 ) -> None:
     name = f"{build.result_basename}.iso"
     build_live_iso(build, root, results.stage(name), scratch)
-    results.publish("live_image", name)
-    results.publish_checksum(name, config.checksum_algorithm)
+    results.publish_image("live_image", name, config.checksum_algorithm)

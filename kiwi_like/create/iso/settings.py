@@ -28,6 +28,17 @@ class IsoSettings:
         return self.firmware == "efi"
 
 
+def squashfs_compression(build: ResolvedBuild) -> str:
+    """`squashfscompression` of the type (live ISO and kis root images), checked."""
+    compression = build.build_type.get("squashfscompression") or DEFAULT_SQUASHFS_COMPRESSION
+    if compression not in SQUASHFS_COMPRESSIONS:
+        raise KiwiLikeError(
+            f"squashfscompression '{compression}' is not supported "
+            f"(supported: {', '.join(SQUASHFS_COMPRESSIONS)})"
+        )
+    return compression
+
+
 def iso_settings(build: ResolvedBuild) -> IsoSettings:
     """The medium's settings; the live and the install ISO read the same attributes."""
     build_type = build.build_type
@@ -40,17 +51,11 @@ def iso_settings(build: ResolvedBuild) -> IsoSettings:
             f"(supported: {', '.join(FIRMWARES)})"
         )
     volid = build_type.get("volid") or DEFAULT_VOLID  # the schema checks its length
-    compression = build_type.get("squashfscompression") or DEFAULT_SQUASHFS_COMPRESSION
-    if compression not in SQUASHFS_COMPRESSIONS:
-        raise KiwiLikeError(
-            f"squashfscompression '{compression}' is not supported "
-            f"(supported: {', '.join(SQUASHFS_COMPRESSIONS)})"
-        )
     return IsoSettings(
         firmware="efi" if firmware in ("efi", "uefi") else "bios",
         volid=volid,
         publisher=build_type.get("publisher"),
         application_id=build_type.get("application_id"),
-        squashfs_compression=compression,
+        squashfs_compression=squashfs_compression(build),
         menu=boot_menu(build),
     )

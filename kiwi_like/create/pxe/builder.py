@@ -34,6 +34,7 @@ from kiwi_like.create.disk.preflight import has_program
 from kiwi_like.create.disk.steps import step
 from kiwi_like.create.disk.tree import METADATA_DIR, parked, tree_size
 from kiwi_like.create.initramfs import make_initrd
+from kiwi_like.create.iso.settings import squashfs_compression
 from kiwi_like.create.iso.squashfs import make_squashfs
 from kiwi_like.create.pxe import samples
 from kiwi_like.description import ResolvedBuild
@@ -74,7 +75,7 @@ def kis_settings(build: ResolvedBuild) -> KisSettings:
         )
     return KisSettings(
         filesystem=filesystem,
-        squashfs_compression=build_type.get("squashfscompression") or "zstd",
+        squashfs_compression=squashfs_compression(build),
         kernel_options=tuple((build_type.get("kernelcmdline") or "").split()),
     )
 
@@ -164,5 +165,4 @@ def create(
 ) -> None:
     name = f"{build.result_basename}.tar.xz"
     build_kis(build, root, results.stage(name), scratch)
-    results.publish("kis_image", name)
-    results.publish_checksum(name, config.checksum_algorithm)
+    results.publish_image("kis_image", name, config.checksum_algorithm)
