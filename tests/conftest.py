@@ -82,6 +82,13 @@ MINIMAL = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
+def real(test: Callable[..., None]) -> Callable[..., None]:
+    """Marks of a test that needs the prepared root (and mostly QEMU)."""
+    for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
+        test = mark(test)
+    return test
+
+
 @pytest.fixture(scope="session")
 def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The root of build-tests/x86/debian-disk, prepared once from the host's apt sources.

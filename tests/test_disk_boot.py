@@ -14,7 +14,7 @@ import json
 import os
 import struct
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.description.model import Size
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION
+from tests.conftest import BOOT_TEST_DESCRIPTION, real
 from tests.qemu import BootResult, boot
 
 DESCRIPTION = BOOT_TEST_DESCRIPTION
@@ -42,13 +42,6 @@ MIB = 1 << 20
 BIOS_BOOT = "21686148-6449-6E6F-744E-656564454649"
 ESP = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 LINUX = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
-
-
-def real(test: Callable[..., None]) -> Callable[..., None]:
-    """Marks of a test that needs the prepared root (and mostly QEMU)."""
-    for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
-        test = mark(test)
-    return test
 
 
 @pytest.fixture(scope="module")

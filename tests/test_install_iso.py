@@ -33,7 +33,7 @@ from kiwi_like.description import BuildOptions, ResolvedBuild, load_build
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION
+from tests.conftest import BOOT_TEST_DESCRIPTION, real
 from tests.http_server import serving
 from tests.qemu import GUEST_HTTP, Answer, BootResult, boot
 
@@ -42,12 +42,6 @@ MIB = 1 << 20
 TARGET_SIZE = 2560 * MIB  # bigger than the 1600 MiB image: the installed root grows
 CONFIRM = re.compile(r"type yes to install, anything else to cancel:")
 POWER_OFF_PROMPT = re.compile(r"Press Enter to power off\.")
-
-
-def real(test):  # type: ignore[no-untyped-def]
-    for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
-        test = mark(test)
-    return test
 
 
 def _build(profile: str) -> ResolvedBuild:

@@ -33,16 +33,10 @@ from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION, MINIMAL
+from tests.conftest import BOOT_TEST_DESCRIPTION, MINIMAL, real
 from tests.qemu import boot
 
 BASENAME = "Debian-Disk-Test.x86_64-1.0.0"
-
-
-def real(test):  # type: ignore[no-untyped-def]
-    for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
-        test = mark(test)
-    return test
 
 
 @pytest.fixture(scope="module")

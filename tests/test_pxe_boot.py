@@ -26,7 +26,7 @@ from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION
+from tests.conftest import BOOT_TEST_DESCRIPTION, real
 from tests.http_server import serving
 from tests.qemu import GUEST_HTTP, Answer, BootResult, boot
 
@@ -42,12 +42,6 @@ CONTENT = sorted(
         "pxelinux.cfg/default",
     ]
 )
-
-
-def real(test):  # type: ignore[no-untyped-def]
-    for mark in (pytest.mark.boot, pytest.mark.network, pytest.mark.slow):
-        test = mark(test)
-    return test
 
 
 def _build(*attrs: str):  # type: ignore[no-untyped-def]
