@@ -56,6 +56,8 @@ TOOL_PACKAGES = {
     "mksquashfs": "squashfs-tools",
     "zstd": "zstd",
     "xz": "xz-utils",
+    "skopeo": "skopeo",
+    "umoci": "umoci",
     "mmd": "mtools",
     "unshare": "util-linux",
     "trang": "trang",

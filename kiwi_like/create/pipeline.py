@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiwi_like.create import oem
+from kiwi_like.create.container import builder as container
 from kiwi_like.create.iso import live
 from kiwi_like.create.pxe import builder as kis
 from kiwi_like.description import ResolvedBuild
@@ -28,6 +29,8 @@ BUILDERS: dict[str, Builder] = {
     "oem": oem.create,
     "iso": live.create,
     "kis": kis.create,
+    "docker": container.create,
+    "oci": container.create,
 }
 
 

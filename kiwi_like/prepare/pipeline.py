@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kiwi_like.chroot import build_time_files
+from kiwi_like.create.container.base import import_base
 from kiwi_like.create.requirements import required_packages
 from kiwi_like.description import BuildOptions, ResolvedBuild
 from kiwi_like.description.uri import redact
@@ -86,8 +87,14 @@ def prepare_root(
     step = _Steps()
     with scratch_directory(options.temp_dir) as scratch:
         manager = package_manager_for(build, root, cache_dir, scratch, config)
+        derived_from = build.build_type.get("derived_from")
         if bootstrapped:
             log.info("Prepare: reusing the existing root %s", root)
+        elif derived_from:
+            # The base image is the bootstrap; bootstrap packages are installed on top.
+            directory = build.description.directory
+            step("base image", lambda: import_base(derived_from, directory, root, scratch))
+            step("bootstrap packages", lambda: manager.install(build.packages.bootstrap))
         else:
             step("bootstrap", lambda: manager.bootstrap(build.packages.bootstrap))
         with build_time_files(root), scripts.script_environment(root, build):
