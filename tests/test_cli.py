@@ -99,11 +99,12 @@ def test_build_of_an_unsupported_type_fails_before_preparing(kiwi, tmp_path):
         "--profile", "docker", "system", "build",
         "--description", str(REPO / "descriptions/debian/bookworm-jeos"),
         "--target-dir", str(tmp_path), "--set-repo", "http://mirror.example/debian,apt-deb",
-        "--add-package", "vim",
+        "--add-package", "vim", "--set-type-attr", "image=tbz",
     )  # fmt: skip
     assert result.code == 1
     assert result.error_lines == [
-        "kiwi-like: error: image type 'docker' cannot be created yet (supported: oem, iso, kis)"
+        "kiwi-like: error: image type 'tbz' cannot be created yet "
+        "(supported: oem, iso, kis, docker, oci)"
     ]
     assert not (tmp_path / "build").exists()
 

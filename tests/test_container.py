@@ -29,8 +29,10 @@ PACKAGES = [
     DebPackage(
         "test-web",
         depends=("test-lib",),
-        files={"/usr/bin/test-web": "#!/bin/sh\necho \"web says: $GREETING from $(pwd) as $(id -u)\"\n",
-               "/etc/test-web.conf": "port=8080\n"},
+        files={
+            "/usr/bin/test-web": '#!/bin/sh\necho "web says: $GREETING from $(pwd) as $(id -u)"\n',
+            "/etc/test-web.conf": "port=8080\n",
+        },
         modes={"/usr/bin/test-web": 0o755, "/etc/test-web.conf": 0o600},
         symlinks={"/usr/bin/web": "test-web"},
     ),
@@ -97,8 +99,13 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> DebRepo:
     return build_repo(tmp_path_factory.mktemp("repo"), [*PACKAGES, busybox_package()])
 
 
-def write_description(directory: Path, repo: DebRepo, type_xml: str,
-                      packages: str = '<package name="test-web"/>', config_sh: str | None = None) -> Path:
+def write_description(
+    directory: Path,
+    repo: DebRepo,
+    type_xml: str,
+    packages: str = '<package name="test-web"/>',
+    config_sh: str | None = None,
+) -> Path:
     directory.mkdir(parents=True)
     (directory / "config.xml").write_text(
         DESCRIPTION.format(repo=repo.path, key=repo.key, types=type_xml, packages=packages)
@@ -145,7 +152,10 @@ def layer_blobs(layout: Path) -> list[Path]:
     index = json.loads((layout / "index.json").read_text())
     digest = index["manifests"][0]["digest"].removeprefix("sha256:")
     manifest = json.loads((layout / "blobs/sha256" / digest).read_text())
-    return [layout / "blobs/sha256" / layer["digest"].removeprefix("sha256:") for layer in manifest["layers"]]
+    return [
+        layout / "blobs/sha256" / layer["digest"].removeprefix("sha256:")
+        for layer in manifest["layers"]
+    ]
 
 
 def open_oci(archive: Path, into: Path) -> Path:
@@ -319,7 +329,9 @@ def test_podman_runs_the_image(docker, tmp_path, request):
     storage = ["--root", str(tmp_path / "storage"), "--runroot", runroot,
                "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]  # fmt: skip
     archive = unxz(docker.result("docker.tar.xz"), tmp_path)
-    subprocess.run(["podman", *storage, "load", "-q", "-i", archive], check=True, capture_output=True)
+    subprocess.run(
+        ["podman", *storage, "load", "-q", "-i", archive], check=True, capture_output=True
+    )
     done = subprocess.run(
         ["podman", *storage, "run", "--rm", "--network", "none", "docker.io/example/web:1.0"],
         capture_output=True, text=True, timeout=120,
@@ -343,7 +355,9 @@ def test_same_epoch_gives_identical_layers(repo, tmp_path, kiwi, monkeypatch):
     with tarfile.open(layer_blobs(layout)[0]) as layer:
         assert max(m.mtime for m in layer.getmembers()) <= int(EPOCH)
         assert {m.uname for m in layer.getmembers()} == {""}
-    config = skopeo_inspect(f"oci-archive:{tmp_path / 'second' / built.result('oci.tar').name}:1.0", raw=True)
+    config = skopeo_inspect(
+        f"oci-archive:{tmp_path / 'second' / built.result('oci.tar').name}:1.0", raw=True
+    )
     assert config["created"] == "2023-11-14T22:13:20Z"
 
 
@@ -359,7 +373,10 @@ def test_overrides_from_the_command_line(docker, tmp_path, kiwi):
     assert done.code == 0, done.err
     archive = unxz(tmp_path / "t2/Web-Container.x86_64-1.2.3.docker.tar.xz", tmp_path)
     config = skopeo_inspect(f"docker-archive:{archive}:example/web:2.0", raw=True)
-    assert config["config"]["Labels"] == {"org.example.purpose": "testing", "org.example.extra": "yes"}
+    assert config["config"]["Labels"] == {
+        "org.example.purpose": "testing",
+        "org.example.extra": "yes",
+    }
 
 
 @pytest.mark.parametrize(("compress", "suffix"), [("none", ""), ("zstd", ".zst"), ("gzip", ".gz")])
@@ -371,7 +388,10 @@ def test_archive_compression_from_the_runtime_config(docker, tmp_path, kiwi, com
                 "--config", str(runtime))  # fmt: skip
     assert done.code == 0, done.err
     archive = target / f"Web-Container.x86_64-1.2.3.docker.tar{suffix}"
-    assert sorted(p.name for p in target.glob("*.docker.tar*")) == [archive.name, archive.name + ".sha256"]
+    assert sorted(p.name for p in target.glob("*.docker.tar*")) == [
+        archive.name,
+        archive.name + ".sha256",
+    ]
     if compress == "none":
         skopeo_inspect(f"docker-archive:{archive}")
     else:
@@ -399,7 +419,9 @@ def test_derived_image_adds_one_layer_of_differences(oci, docker, repo, tmp_path
         packages='<package name="test-addon"/>', config_sh=DERIVED_CONFIG_SH,
     )  # fmt: skip
     build(kiwi, description, tmp_path / "target", tmp_path / "cache")
-    derived = open_oci(tmp_path / "target/Web-Container.x86_64-1.2.3.oci.tar.xz", tmp_path / "derived-out")
+    derived = open_oci(
+        tmp_path / "target/Web-Container.x86_64-1.2.3.oci.tar.xz", tmp_path / "derived-out"
+    )
     base_layout = open_oci(base_archive, tmp_path / "base-again")
     base_layers, layers = layer_blobs(base_layout), layer_blobs(derived)
     assert len(layers) == len(base_layers) + 1
@@ -407,9 +429,22 @@ def test_derived_image_adds_one_layer_of_differences(oci, docker, repo, tmp_path
         assert [p.name for p in layers[:-1]] == [p.name for p in base_layers]
     with tarfile.open(layers[-1]) as layer:
         names = set(layer.getnames())
-    assert {"usr/share/test-addon/addon.txt", "srv/derived-marker", "etc/.wh.test-web.conf"} <= names
+    assert {
+        "usr/share/test-addon/addon.txt",
+        "srv/derived-marker",
+        "etc/.wh.test-web.conf",
+    } <= names
     assert "usr/bin/busybox" not in names and "usr/bin/test-web" not in names
-    parents = {"etc", "srv", "usr", "usr/share", "var", "var/lib", "var/lib/dpkg", "var/lib/dpkg/info"}
+    parents = {
+        "etc",
+        "srv",
+        "usr",
+        "usr/share",
+        "var",
+        "var/lib",
+        "var/lib/dpkg",
+        "var/lib/dpkg/info",
+    }
     changed = {n for n in names - parents if "test-addon" not in n}
     assert changed == {"etc/.wh.test-web.conf", "srv/derived-marker", "var/lib/dpkg/status",
                        "var/lib/dpkg/status-old"}  # fmt: skip
@@ -422,18 +457,24 @@ def test_derived_image_adds_one_layer_of_differences(oci, docker, repo, tmp_path
 
 
 def test_missing_base_image_is_one_line(repo, tmp_path, kiwi):
-    description = write_description(tmp_path / "d", repo, types("docker", "oci-archive:no/such.tar"))
+    description = write_description(
+        tmp_path / "d", repo, types("docker", "oci-archive:no/such.tar")
+    )
     done = kiwi("system", "build", "--description", str(description), "--target-dir", str(tmp_path / "t"),
                 "--config", str(description / "runtime.yml"), "--shared-cache-dir", str(tmp_path / "c"))  # fmt: skip
     assert done.code != 0
-    assert done.error_lines == [f"kiwi-like: error: derived_from 'oci-archive:no/such.tar': {description}/no/such.tar does not exist"]
+    assert done.error_lines == [
+        f"kiwi-like: error: derived_from 'oci-archive:no/such.tar': {description}/no/such.tar does not exist"
+    ]
     assert "Traceback" not in done.err
     assert not list((tmp_path / "t").glob("*.tar*"))
 
 
 def test_not_an_image_is_one_line(repo, tmp_path, kiwi):
     (tmp_path / "junk.tar").write_bytes(b"not a tar file at all" * 100)
-    description = write_description(tmp_path / "d", repo, types("docker", str(tmp_path / "junk.tar")))
+    description = write_description(
+        tmp_path / "d", repo, types("docker", str(tmp_path / "junk.tar"))
+    )
     done = kiwi("system", "build", "--description", str(description), "--target-dir", str(tmp_path / "t"),
                 "--config", str(description / "runtime.yml"), "--shared-cache-dir", str(tmp_path / "c"))  # fmt: skip
     assert done.code != 0 and len(done.error_lines) == 1
