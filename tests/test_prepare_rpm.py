@@ -276,13 +276,19 @@ def test_failing_post_scriptlet(kiwi, rpm_repo, tmp_path, manager):
 
 @pytest.mark.parametrize("manager", MANAGERS)
 def test_unsigned_repository_with_checks_on(kiwi, rpm_repo, tmp_path, manager):
-    description = write_description(tmp_path, rpm_repo, manager, checks="")
+    # With credentials: dnf prints the failing repository's settings, password included.
+    checks = f'username="alice" password="{PASSWORD}"'
+    description = write_description(tmp_path, rpm_repo, manager, checks=checks)
     before = snapshot(HOST_STATE)
-    result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
+    log = tmp_path / "prepare.log"
+    result = prepare(
+        kiwi, description, tmp_path / "root", tmp_path / "cache", "--logfile", str(log)
+    )
     assert result.code == 1
     assert len(result.error_lines) == 1, result.err
     assert "signature check failed" in result.error_lines[0]
     assert snapshot(HOST_STATE) == before
+    assert PASSWORD not in result.err and PASSWORD not in log.read_text()
 
 
 @pytest.mark.parametrize("manager", MANAGERS)
@@ -300,3 +306,61 @@ def test_signature_checks_off_warns(kiwi, rpm_repo, tmp_path, manager):
     result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
     assert result.code == 0, result.err
     assert "rpm-check-signatures is off" in result.err
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_repository_password_is_never_logged(kiwi, rpm_repo, tmp_path, manager):
+    description = write_description(tmp_path, rpm_repo, manager)
+    log = tmp_path / "prepare.log"
+    result = kiwi(
+        "--debug", "--logfile", str(log), "system", "prepare",
+        "--description", str(description), "--root", str(tmp_path / "root"),
+        "--shared-cache-dir", str(tmp_path / "cache"), "--ignore-repos",
+        "--add-repo", "http://127.0.0.1:9/repo,rpm-md,dead,,,false,,,,false",
+        "--add-repo-credentials", f"alice:{PASSWORD}",
+    )  # fmt: skip
+    assert result.code == 1
+    assert "repository unreachable:" in result.error_lines[0]
+    assert PASSWORD not in result.err
+    assert PASSWORD not in log.read_text()
+
+
+@pytest.mark.parametrize("name", ["dnf4", "dnf5", "microdnf"])
+def test_dnf_names_are_served_by_the_installed_dnf(kiwi, rpm_repo, tmp_path, name):
+    description = write_description(tmp_path, rpm_repo, name)
+    result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
+    assert result.code == 0, result.err
+    assert (tmp_path / "root/var/lib/test-app/installed-marker").is_file()
+
+
+def test_wrong_repository_type(kiwi, rpm_repo, tmp_path):
+    description = write_description(tmp_path, rpm_repo, "dnf")
+    config = description / "config.xml"
+    config.write_text(
+        config.read_text().replace('type="rpm-md" alias="local"', 'type="yast2" alias="local"')
+    )
+    result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
+    assert result.error_lines == [
+        "kiwi-like: error: repository local: type 'yast2' cannot be used with dnf (use rpm-md)"
+    ]
+
+
+def test_rpm_dir_repository_with_zypper(kiwi, rpm_repo, tmp_path):
+    """A plain directory of rpms (no repodata): zypper's plaindir type."""
+    import shutil
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for rpm in rpm_repo.path.glob("*.rpm"):
+        shutil.copy(rpm, plain)
+    description = write_description(tmp_path, rpm_repo, "zypper")
+    config = description / "config.xml"
+    text = config.read_text().replace('type="rpm-md" alias="local"', 'type="rpm-dir" alias="local"')
+    config.write_text(
+        text.replace(str(rpm_repo.path), str(plain)).replace(
+            '<namedCollection name="test-tools"/>', '<package name="test-tool"/>'
+        )
+    )
+    result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
+    assert result.code == 0, result.err
+    assert (tmp_path / "root/var/lib/test-app/installed-marker").is_file()
