@@ -40,7 +40,14 @@ PACKAGES = [
     RpmPackage("test-leaf", requires=("test-leaf-dep",), files={"/usr/share/test-leaf/f": "x\n"}),
     RpmPackage("test-leaf-dep", files={"/usr/share/test-leaf-dep/f": "x\n"}),
     RpmPackage("test-tool", files={"/usr/share/test-tool/f": "tool\n"}),
-    RpmPackage("test-unwanted", files={"/usr/share/test-unwanted/f": "x\n"}),
+    # test-choice needs test-virtual; <ignore name="test-unwanted"/> leaves test-wanted
+    RpmPackage("test-choice", requires=("test-virtual",)),
+    RpmPackage(
+        "test-unwanted", provides=("test-virtual",), files={"/usr/share/test-unwanted/f": "x\n"}
+    ),
+    RpmPackage(
+        "test-wanted", provides=("test-virtual",), files={"/usr/share/test-wanted/f": "x\n"}
+    ),
     # openSUSE's form of a pattern (see SusePattern for why the repository has both)
     RpmPackage(
         "patterns-test-tools", provides=("pattern() = test-tools",), requires=("test-tool",)
@@ -73,8 +80,10 @@ DESCRIPTION = """<?xml version="1.0" encoding="utf-8"?>
         <package name="test-epoch"/>
         <package name="test-doomed"/>
         <package name="test-leaf"/>
+        <package name="test-choice"/>
         <namedCollection name="test-tools"/>
         <ignore name="test-unwanted"/>
+        <ignore name="no-such-package-to-ignore"/>
     </packages>
     <packages type="delete">
         <package name="test-doomed"/>
@@ -168,6 +177,7 @@ def test_prepare_builds_an_rpm_root(kiwi, rpm_repo, tmp_path, manager):
     # the pattern / group, and <ignore>
     assert (root / "usr/share/test-tool/f").read_text() == "tool\n"
     assert not (root / "usr/share/test-unwanted").exists()
+    assert (root / "usr/share/test-wanted/f").is_file()
     # delete (forced) and uninstall (with its now unneeded dependency)
     assert not (root / "usr/share/test-doomed/file").exists()
     assert not (root / "usr/share/test-leaf/f").exists()
@@ -183,6 +193,7 @@ def test_prepare_builds_an_rpm_root(kiwi, rpm_repo, tmp_path, manager):
     # no host path (cache, private configuration) leaked into the root
     assert not (root / str(tmp_path).lstrip("/")).exists()
     assert not (root / "tmp/kiwi-like").exists()
+    assert not (root / "run/kiwi-like").exists()
     assert not list((root / "tmp").glob("kiwi-like-*"))
     # only the imageonly remote repository is configured in the image, its password apart
     repos_d = root / ("etc/zypp/repos.d" if manager == "zypper" else "etc/yum.repos.d")

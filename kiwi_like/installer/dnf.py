@@ -197,6 +197,9 @@ class DnfPackageManager(RpmPackageManager):
         )
         if missing:
             return KiwiLikeError(f"package not found in the repositories: {', '.join(missing)}")
+        problem = re.search(r"Problem: (.*)", text)
+        if problem:
+            return KiwiLikeError(f"dependency problem: {problem.group(1).strip()}")
         group = re.findall(r"[Gg]roup '([^']+)' (?:is not available|does not exist)", text)
         if group:
             return KiwiLikeError(f"group not found in the repositories: {', '.join(group)}")

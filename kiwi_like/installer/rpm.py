@@ -95,15 +95,18 @@ class RpmSetup:
 
 
 def forget_host_paths(root: Path, paths: Sequence[Path]) -> None:
-    """Remove host paths zypper/dnf re-create inside the root (their @System solv cache).
+    """Remove paths zypper/dnf re-create inside the root (their @System solv cache, locks).
 
     Only the exact path goes, then the parents it left empty.
     """
     for path in paths:
         leaked = root / str(path).lstrip("/")
-        if not leaked.exists() or leaked.resolve() == root.resolve():
+        if not (leaked.exists() or leaked.is_symlink()) or leaked.resolve() == root.resolve():
             continue
-        shutil.rmtree(leaked, ignore_errors=True)
+        if leaked.is_dir() and not leaked.is_symlink():
+            shutil.rmtree(leaked, ignore_errors=True)
+        else:
+            leaked.unlink()
         parent = leaked.parent
         while parent != root and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()

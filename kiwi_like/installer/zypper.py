@@ -17,15 +17,18 @@ from kiwi_like.chroot import run_in_root
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer.base import CacheStats
-from kiwi_like.installer.rpm import RpmPackageManager
+from kiwi_like.installer.rpm import RpmPackageManager, forget_host_paths
 from kiwi_like.installer.rpmmd import RpmRepo, ini_section, write_private
 from kiwi_like.log import log
 from kiwi_like.progress import Progress
 
 # Where the build's private directories appear when zypper runs inside the root.
 IN_ROOT = "/run/kiwi-like/zypper"
+# zypper reads its locks (kiwi's <ignore>) from this path inside the root.
+LOCKS = "run/kiwi-like/zypp-locks"
 ZYPPER_TYPES = {"rpm-md": "rpm-md", "yast2": "yast2", "rpm-dir": "plaindir"}
 EXIT_SCRIPT_FAILED = 107
+_SCRIPTLET = re.compile(r"%(\w+)\(([^)]+)\) scriptlet failed, exit status (\d+)")
 _PROGRESS = re.compile(r"^\((\d+)/(\d+)\) (Installing|Removing): (\S+)")
 
 
@@ -45,6 +48,7 @@ class ZypperPackageManager(RpmPackageManager):
         self.shared = cache_dir / "zypper"
         self.packages_dir = self.shared / "packages"
         self.packages_dir.mkdir(parents=True, exist_ok=True)
+        self._failed_scriptlet: re.Match[str] | None = None
         self._write_config()
 
     # -- configuration ----------------------------------------------------------------
@@ -54,7 +58,7 @@ class ZypperPackageManager(RpmPackageManager):
         # Like apt's --no-install-recommends: only what is required.
         (self.private / "zypp.conf").parent.mkdir(parents=True, exist_ok=True)
         (self.private / "zypp.conf").write_text(
-            "[main]\nsolver.onlyRequires = true\n"
+            f"[main]\nsolver.onlyRequires = true\nlocksfile.path = /{LOCKS}\n"
             f"rpm.install.excludedocs = {excludedocs}\ndownload.use_deltarpm = false\n"
         )
         for mode in ("host", "chroot"):
@@ -124,6 +128,7 @@ class ZypperPackageManager(RpmPackageManager):
         return options
 
     def _zypper(self, *arguments: str) -> runner.Result:
+        self._failed_scriptlet = None
         try:
             if self.in_chroot:
                 options = self._options(IN_ROOT, f"{IN_ROOT}/shared", "chroot")
@@ -150,6 +155,10 @@ class ZypperPackageManager(RpmPackageManager):
             self.finish_root([self.private, self.shared])
 
     def _progress_line(self, line: str) -> None:
+        # Caught as it goes by: later output can push it out of the error's tail.
+        failed = _SCRIPTLET.search(line)
+        if failed:
+            self._failed_scriptlet = failed
         match = _PROGRESS.match(line)
         if match:
             done, total, verb, what = match.groups()
@@ -172,10 +181,13 @@ class ZypperPackageManager(RpmPackageManager):
             detail = re.search(r"Error message: (.*)", text)
             reason = detail.group(1).strip() if detail else "no valid repository metadata"
             return KiwiLikeError(f"repository unreachable: {unreachable.group(1)}: {reason}")
+        problem = re.search(r"Problem: (.*)", text)
+        if problem:
+            return KiwiLikeError(f"dependency problem: {problem.group(1).strip()}")
         missing = re.findall(r"No provider of '([^']+)' found", text)
         if missing:
             return KiwiLikeError(f"package not found in the repositories: {', '.join(missing)}")
-        failed = re.search(r"%(\w+)\(([^)]+)\) scriptlet failed, exit status (\d+)", text)
+        failed = self._failed_scriptlet
         if failed or error.returncode == EXIT_SCRIPT_FAILED:
             what = f"%{failed.group(1)} of {failed.group(2)}" if failed else "a package scriptlet"
             status = f" with exit status {failed.group(3)}" if failed else ""
@@ -198,10 +210,12 @@ class ZypperPackageManager(RpmPackageManager):
         if not packages and not collections:
             return
         before = set(self.packages_dir.rglob("*.rpm"))
+        if self.build.packages.ignore:
+            # A lock: the solver must not install it, whatever needs it (kiwi's <ignore>).
+            (self.root / LOCKS).parent.mkdir(parents=True, exist_ok=True)
+            self._zypper("addlock", *self.build.packages.ignore)
         wanted = [*packages, *(f"pattern:{name}" for name in collections)]
-        # "!name": the solver must not install it (kiwi's <ignore>).
-        ignored = [f"!{name}" for name in self.build.packages.ignore]
-        self._zypper("install", "--no-recommends", "--auto-agree-with-licenses", *wanted, *ignored)
+        self._zypper("install", "--no-recommends", "--auto-agree-with-licenses", *wanted)
         self._count_downloads(before)
 
     def update(self) -> None:
@@ -213,4 +227,5 @@ class ZypperPackageManager(RpmPackageManager):
 
     def clean(self) -> None:
         (self.root / "run/zypp.pid").unlink(missing_ok=True)
+        forget_host_paths(self.root, [Path("/") / LOCKS])
         self.finish_root([self.private, self.shared])
