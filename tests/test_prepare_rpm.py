@@ -52,6 +52,7 @@ PACKAGES = [
     RpmPackage(
         "patterns-test-tools", provides=("pattern() = test-tools",), requires=("test-tool",)
     ),
+    RpmPackage("test-extra", files={"/usr/share/test-extra/f": "extra\n"}),
     RpmPackage("test-fail", post="echo 'post went wrong' >&2\nexit 3\n"),
 ]
 
@@ -375,3 +376,44 @@ def test_rpm_dir_repository_with_zypper(kiwi, rpm_repo, tmp_path):
     result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
     assert result.code == 0, result.err
     assert (tmp_path / "root/var/lib/test-app/installed-marker").is_file()
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_system_update_adds_and_deletes_packages(kiwi, rpm_repo, tmp_path, manager):
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    description = write_description(tmp_path, rpm_repo, manager)
+    assert prepare(kiwi, description, root, cache).code == 0
+
+    def update(*options: str):
+        return kiwi(
+            "system", "update", "--root", str(root), "--shared-cache-dir", str(cache), *options
+        )
+
+    added = update("--add-package", "test-extra")
+    assert added.code == 0, added.err
+    assert (root / "usr/share/test-extra/f").read_text() == "extra\n"
+    removed = update("--delete-package", "test-app")
+    assert removed.code == 0, removed.err
+    assert not (root / "usr/bin/test-app").exists()
+    assert update().code == 0
+    assert "test-extra" in rpm_qa(root) and "test-app" not in rpm_qa(root)
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_repositories_for_a_manager_inside_the_root(rpm_repo, tmp_path, manager):
+    """With zypper/dnf in the root, local repositories are reached through bind mounts."""
+    from kiwi_like.description import BuildOptions, load_build
+    from kiwi_like.installer import package_manager_for
+    from kiwi_like.runtime_config import RuntimeConfig
+
+    description = write_description(tmp_path, rpm_repo, manager)
+    options = BuildOptions(add_repos=("https://mirror.example/oss/,rpm-md,oss",))
+    build = load_build(description, options, RuntimeConfig())
+    scratch = tmp_path / "scratch"
+    package_manager_for(build, tmp_path / "root", tmp_path / "cache", scratch, RuntimeConfig())
+    chroot_repos = scratch / manager / "repos-chroot"
+    local = (chroot_repos / "local.repo").read_text()
+    scheme = "dir" if manager == "zypper" else "file"
+    assert f"baseurl={scheme}:///run/kiwi-like/{manager}/repos/local" in local
+    assert "baseurl=https://mirror.example/oss/" in (chroot_repos / "oss.repo").read_text()
+    assert "priority=10" in local

@@ -85,7 +85,8 @@ class DnfPackageManager(RpmPackageManager):
         write_private(self.private / "dnf.conf", ini_section("main", values))
         for mode in ("host", "chroot"):
             for repo in self.repos:
-                local = f"{IN_ROOT}/repos/{repo.alias}" if mode == "chroot" else None
+                in_root = mode == "chroot" and repo.local_dir is not None
+                local = f"{IN_ROOT}/repos/{repo.alias}" if in_root else None
                 text = self._repo_section(repo, local_path=local)
                 write_private(self.private / f"repos-{mode}" / f"{repo.alias}.repo", text)
 

@@ -55,8 +55,8 @@ class ZypperPackageManager(RpmPackageManager):
 
     def _write_config(self) -> None:
         excludedocs = "yes" if self.build.preferences.rpm_excludedocs else "no"
-        # Like apt's --no-install-recommends: only what is required.
-        (self.private / "zypp.conf").parent.mkdir(parents=True, exist_ok=True)
+        self.private.mkdir(parents=True, exist_ok=True)
+        # onlyRequires: like apt's --no-install-recommends
         (self.private / "zypp.conf").write_text(
             f"[main]\nsolver.onlyRequires = true\nlocksfile.path = /{LOCKS}\n"
             f"rpm.install.excludedocs = {excludedocs}\ndownload.use_deltarpm = false\n"
@@ -67,7 +67,10 @@ class ZypperPackageManager(RpmPackageManager):
                 write_private(self.private / f"repos-{mode}" / f"{repo.alias}.repo", text)
 
     def _local_prefix(self, mode: str, repo: RpmRepo) -> str | None:
-        return f"{IN_ROOT}/repos/{repo.alias}" if mode == "chroot" else None
+        """Where zypper inside the root finds a local repository (see binds)."""
+        if mode == "chroot" and repo.local_dir is not None:
+            return f"{IN_ROOT}/repos/{repo.alias}"
+        return None
 
     def _repo_section(
         self, repo: RpmRepo, local_prefix: str | None = None, in_image: bool = False
