@@ -9,7 +9,8 @@ PROFILE ?= oem
 # Host tools from Debian that kiwi-like and its tests call.
 HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl passwd util-linux \
 	qemu-system-x86 qemu-utils ovmf xfsprogs btrfs-progs dosfstools mtools fdisk e2fsprogs \
-	xorriso squashfs-tools zstd xz-utils skopeo umoci podman
+	xorriso squashfs-tools zstd xz-utils skopeo umoci podman \
+	rpm zypper dnf createrepo-c
 
 .PHONY: setup host-tools venv image test test-fast lint clean
 

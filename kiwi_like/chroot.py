@@ -69,6 +69,7 @@ def run_in_root(
     stdin: str | None = None,
     on_line: Callable[[str], None] | None = None,
     check: bool = True,
+    secrets: Sequence[str] = (),
 ) -> runner.Result:
     return runner.run(
         chroot_argv(root, command, binds),
@@ -78,6 +79,7 @@ def run_in_root(
         on_line=on_line,
         check=check,
         display=["chroot", str(root), *command],
+        secrets=secrets,
     )
 
 

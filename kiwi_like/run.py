@@ -44,6 +44,7 @@ TOOL_PACKAGES = {
     "dnf": "dnf",
     "rpm": "rpm",
     "createrepo_c": "createrepo-c",
+    "rpmbuild": "rpm",
     "sfdisk": "fdisk",
     "mkfs.ext4": "e2fsprogs",
     "mkfs.xfs": "xfsprogs",
@@ -125,12 +126,14 @@ def run(
     on_line: Callable[[str], None] | None = None,
     keep_output: bool = False,
     display: Sequence[str] | None = None,
+    secrets: Sequence[str] = (),
 ) -> Result:
     """Run a program, streaming its merged stdout/stderr into the log.
 
     `on_line` sees every output line (for progress); `keep_output` returns the
     whole output, otherwise only the tail is kept. `display` is the command as
-    errors should name it (e.g. the command inside a chroot). With `inherit_env=False` the
+    errors should name it (e.g. the command inside a chroot); `secrets` (passwords) are
+    replaced by *** in every output line before anyone sees it. With `inherit_env=False` the
     program sees only a clean PATH/locale plus `env` (used for chroots, so the
     builder's environment does not leak into the image).
     """
@@ -164,6 +167,8 @@ def run(
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip("\n")
+            for secret in secrets:
+                line = line.replace(secret, "***")
             log.debug("  %s", line)
             tail.append(line)
             if keep_output:
@@ -180,7 +185,11 @@ def run(
 
 
 def stdout_of(
-    args: Sequence[str | Path], *, check: bool = True, cwd: str | Path | None = None
+    args: Sequence[str | Path],
+    *,
+    check: bool = True,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """Run a short query and return its stdout; stderr only shows up in errors."""
     argv = [str(a) for a in args]
@@ -191,7 +200,7 @@ def stdout_of(
             capture_output=True,
             text=True,
             errors="replace",
-            env=dict(os.environ, LC_ALL="C.UTF-8"),
+            env={**os.environ, "LC_ALL": "C.UTF-8", **(env or {})},
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             check=False,

@@ -13,6 +13,8 @@ from kiwi_like.runtime_config import RuntimeConfig
 __all__ = ["InstalledPackage", "PackageManager", "package_manager_for"]
 
 APT_NAMES = ("apt", "apt-get")
+ZYPPER_NAMES = ("zypper",)
+SUPPORTED = "apt, zypper, dnf, dnf4, dnf5, microdnf"
 
 
 def package_manager_for(
@@ -30,4 +32,12 @@ def package_manager_for(
         return AptPackageManager(
             build, root, cache_dir, progress or Progress(), scratch, config.apt_bootstrap_variant
         )
-    raise KiwiLikeError(f"packagemanager '{name}' is not supported yet (supported: apt)")
+    if name in ZYPPER_NAMES:
+        from kiwi_like.installer.zypper import ZypperPackageManager
+
+        return ZypperPackageManager(build, root, cache_dir, progress or Progress(), scratch)
+    from kiwi_like.installer.dnf import DNF_NAMES, DnfPackageManager
+
+    if name in DNF_NAMES:
+        return DnfPackageManager(build, root, cache_dir, progress or Progress(), scratch)
+    raise KiwiLikeError(f"packagemanager '{name}' is not supported yet (supported: {SUPPORTED})")

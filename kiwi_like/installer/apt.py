@@ -391,7 +391,7 @@ class AptPackageManager(PackageManager):
         if line.startswith("I: "):
             log.info("  %s", line[3:])
 
-    def install(self, packages: Sequence[str]) -> None:
+    def install(self, packages: Sequence[str], collections: Sequence[str] = ()) -> None:
         if not packages:
             return
         before = {p.name for p in self.archives.glob("*.deb")}

@@ -44,6 +44,9 @@ class CacheStats:
 class PackageManager(ABC):
     """Installs packages into one image root for one resolved build."""
 
+    # Whether install() understands namedCollection names (patterns, groups).
+    supports_collections = False
+
     def __init__(
         self, build: ResolvedBuild, root: Path, cache_dir: Path, progress: Progress
     ) -> None:
@@ -58,8 +61,11 @@ class PackageManager(ABC):
         """Create a minimal system in the empty root."""
 
     @abstractmethod
-    def install(self, packages: Sequence[str]) -> None:
-        """Install packages (with dependencies) into the bootstrapped root."""
+    def install(self, packages: Sequence[str], collections: Sequence[str] = ()) -> None:
+        """Install packages (with dependencies) into the bootstrapped root.
+
+        `collections` are namedCollection names, given only if supports_collections.
+        """
 
     @abstractmethod
     def delete(self, packages: Sequence[str]) -> None:

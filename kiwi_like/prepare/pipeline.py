@@ -16,7 +16,7 @@ from kiwi_like.create.requirements import required_packages
 from kiwi_like.description import BuildOptions, ResolvedBuild
 from kiwi_like.description.uri import redact
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.installer import PackageManager, package_manager_for
+from kiwi_like.installer import PackageManager, package_manager_for, rpm
 from kiwi_like.log import log
 from kiwi_like.prepare import overlay, scripts, settings, users
 from kiwi_like.runtime_config import RuntimeConfig
@@ -48,13 +48,13 @@ def setup_root(root: Path, allow_existing: bool) -> bool:
                 f"root directory {root} already exists and is not empty "
                 "(use --allow-existing-root to reuse it)"
             )
-        return (root / "var/lib/dpkg/status").is_file()
+        return (root / "var/lib/dpkg/status").is_file() or rpm.has_database(root)
     root.mkdir(parents=True, exist_ok=True)
     return False
 
 
 def clear_cache(cache_dir: Path) -> None:
-    for name in ("apt",):
+    for name in ("apt", "zypper", "dnf"):
         if (cache_dir / name).exists():
             log.info("Clearing package cache %s", cache_dir / name)
             shutil.rmtree(cache_dir / name)
@@ -110,16 +110,18 @@ def _customize(
 ) -> None:
     packages = build.packages
     step("post_bootstrap.sh", lambda: scripts.run_script(root, build, "post_bootstrap.sh"))
-    if packages.collections or packages.products:
+    collections = packages.collections if manager.supports_collections else ()
+    skipped = packages.products + (() if collections else packages.collections)
+    if skipped:
         log.warning(
             "namedCollection/product entries are not supported by %s and are skipped: %s",
             build.preferences.packagemanager,
-            ", ".join(packages.collections + packages.products),
+            ", ".join(skipped),
         )
     needed = [p for p in required_packages(build) if p not in packages.image]
     if needed:
         log.info("Adding packages the %s type needs: %s", build.build_type.image, " ".join(needed))
-    step("image packages", lambda: manager.install((*packages.image, *needed)))
+    step("image packages", lambda: manager.install((*packages.image, *needed), collections))
     step("hostname", lambda: settings.setup_hostname(root, settings.hostname_for(build)))
     step("archives", lambda: overlay.unpack_archives(build, root, scratch))
     step("overlay files", lambda: overlay.apply_overlays(build, root, scratch))

@@ -1,0 +1,223 @@
+"""What zypper and dnf share: a private rpm configuration per build, and rpm itself.
+
+Debian's rpm keeps its database in ~/.rpmdb unless %_dbpath says otherwise, and
+dnf only honours %_dbpath from a macros file. So every rpm, zypper and dnf command
+runs with HOME set to a private directory in the scratch area whose .rpmmacros
+names the database path inside the image root (rpm also gets --dbpath). The
+builder's home, /var/lib/rpm and the host's zypper/dnf configuration stay untouched.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_like import run as runner
+from kiwi_like.chroot import Bind
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.model import Preferences
+from kiwi_like.installer.base import InstalledPackage, PackageManager
+from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos
+from kiwi_like.log import log
+from kiwi_like.progress import Progress
+
+SYSIMAGE_DB = "/usr/lib/sysimage/rpm"
+LEGACY_DB = "/var/lib/rpm"
+# kiwi's own query format: rpm prints "(none)" for an empty epoch or disturl.
+QUERY_FORMAT = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{DISTURL}|%{LICENSE}\n"
+DB_FILES = ("rpmdb.sqlite", "Packages.db", "Packages")
+
+
+def _holds_database(directory: Path) -> bool:
+    return any((directory / name).is_file() for name in DB_FILES)
+
+
+def database_path(root: Path) -> str:
+    """/usr/lib/sysimage/rpm, unless the root already keeps a database in /var/lib/rpm."""
+    legacy = root / LEGACY_DB.lstrip("/")
+    if legacy.is_dir() and not legacy.is_symlink() and _holds_database(legacy):
+        return LEGACY_DB
+    return SYSIMAGE_DB
+
+
+def has_database(root: Path) -> bool:
+    return any(_holds_database(root / path.lstrip("/")) for path in (SYSIMAGE_DB, LEGACY_DB))
+
+
+def macros(dbpath: str, preferences: Preferences) -> str:
+    lines = [f"%_dbpath {dbpath}"]
+    if preferences.rpm_excludedocs:
+        lines.append("%_excludedocs 1")
+    if preferences.rpm_locale_filtering:
+        lines.append(f"%_install_langs {install_langs(preferences.locale)}")
+    return "\n".join(lines) + "\n"
+
+
+def install_langs(locale: str | None) -> str:
+    """rpm's language list for <locale>: each locale and its language, plus C."""
+    langs = ["C"]
+    for name in (locale or "").split(","):
+        name = name.strip().split(".")[0]
+        if name and name != "POSIX":
+            langs += [name, name.split("_")[0]]
+    return ":".join(dict.fromkeys(langs))
+
+
+@dataclass(frozen=True)
+class RpmSetup:
+    """The private HOME every rpm-based command of one build runs with."""
+
+    root: Path
+    home: Path
+    dbpath: str
+
+    @classmethod
+    def create(cls, root: Path, home: Path, preferences: Preferences) -> RpmSetup:
+        dbpath = database_path(root)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (home / ".rpmmacros").write_text(macros(dbpath, preferences))
+        return cls(root, home, dbpath)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"HOME": str(self.home)}
+
+    def argv(self, *arguments: str) -> list[str]:
+        return ["rpm", f"--root={self.root}", f"--dbpath={self.dbpath}", *arguments]
+
+    def run(self, *arguments: str) -> runner.Result:
+        return runner.run(self.argv(*arguments), env=self.env)
+
+    def query(self, *arguments: str, check: bool = True) -> str:
+        return runner.stdout_of(self.argv(*arguments), env=self.env, check=check)
+
+
+def forget_host_paths(root: Path, paths: Sequence[Path]) -> None:
+    """Remove paths zypper/dnf re-create inside the root (their @System solv cache, locks).
+
+    Only the exact path goes, then the parents it left empty.
+    """
+    for path in paths:
+        leaked = root / str(path).lstrip("/")
+        if not (leaked.exists() or leaked.is_symlink()) or leaked.resolve() == root.resolve():
+            continue
+        if leaked.is_dir() and not leaked.is_symlink():
+            shutil.rmtree(leaked, ignore_errors=True)
+        else:
+            leaked.unlink()
+        parent = leaked.parent
+        while parent != root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
+def link_legacy_database(root: Path, dbpath: str) -> None:
+    """As openSUSE and Fedora do: /var/lib/rpm leads to /usr/lib/sysimage/rpm."""
+    legacy = root / LEGACY_DB.lstrip("/")
+    if dbpath != SYSIMAGE_DB or legacy.is_symlink():
+        return
+    if legacy.is_dir() and not any(legacy.iterdir()):
+        legacy.rmdir()
+    if not legacy.exists():
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        legacy.symlink_to("../../usr/lib/sysimage/rpm")
+
+
+class RpmPackageManager(PackageManager):
+    """The rpm half of zypper and dnf: database queries, verification, forced removal."""
+
+    tool = "rpm"
+    supports_collections = True
+
+    def __init__(
+        self,
+        build: ResolvedBuild,
+        root: Path,
+        cache_dir: Path,
+        progress: Progress,
+        scratch: Path,
+    ) -> None:
+        super().__init__(build, root, cache_dir, progress)
+        self.scratch = scratch
+        self.rpm = RpmSetup.create(root, scratch / "rpm-home", build.preferences)
+        self.all_repos = rpm_repos(build, self.tool)
+        # imageonly repositories are configured in the image but not used to build it
+        self.repos = [r for r in self.all_repos if not r.repository.imageonly]
+        self.check_signatures = build.preferences.rpm_check_signatures is not False
+        if not self.check_signatures:
+            log.warning("rpm-check-signatures is off: package signatures are not checked")
+
+    # Set by each adapter: its private configuration and its part of the shared cache.
+    private: Path
+    shared: Path
+
+    @property
+    def secrets(self) -> list[str]:
+        """Repository passwords: replaced by *** in every line zypper or dnf prints."""
+        return [r.repository.password for r in self.all_repos if r.repository.password]
+
+    def binds(self, prefix: str) -> list[Bind]:
+        """What a package manager inside the root sees of the build (under `prefix`)."""
+        binds = [Bind(self.private, prefix), Bind(self.shared, f"{prefix}/shared")]
+        binds += [
+            Bind(repo.local_dir, f"{prefix}/repos/{repo.alias}")
+            for repo in self.repos
+            if repo.local_dir is not None
+        ]
+        return binds
+
+    def image_repos(self) -> list[RpmRepo]:
+        """The imageinclude repositories the image can use (not a build host directory)."""
+        repos = []
+        for repo in self.all_repos:
+            wanted = repo.repository.imageinclude or repo.repository.imageonly
+            if wanted and repo.local_dir is not None:
+                log.warning("repository %s is a local directory: not in the image", repo.alias)
+            elif wanted:
+                repos.append(repo)
+        return repos
+
+    def import_keys(self) -> None:
+        """Local signing keys go into the image's rpm database, where zypper and dnf look."""
+        for repo in self.repos:
+            for key in repo.local_keys:
+                self.rpm.run("--import", str(key))
+
+    def installed(self) -> list[InstalledPackage]:
+        packages = []
+        for line in self.rpm.query("-qa", "--qf", QUERY_FORMAT).splitlines():
+            name, epoch, version, release, arch, disturl, license_ = line.split("|", 6)
+            packages.append(
+                InstalledPackage(
+                    name=name,
+                    version=version,
+                    arch=arch,
+                    epoch=epoch,
+                    release=release,
+                    disturl=disturl,
+                    license=license_,
+                )
+            )
+        return sorted(packages, key=lambda p: (p.name, p.version, p.arch))
+
+    def verify(self) -> str:
+        # rpm -V exits non-zero when anything differs: that is the content, not an error.
+        return self.rpm.query("-Va", check=False)
+
+    def delete(self, packages: Sequence[str]) -> None:
+        if not packages:
+            return
+        installed = {p.name for p in self.installed()}
+        missing = [p for p in packages if p not in installed]
+        if missing:
+            log.warning("packages to delete are not installed: %s", ", ".join(missing))
+        present = [p for p in packages if p in installed]
+        if present:
+            # No scriptlets: the shell they need may be among the deleted packages.
+            self.rpm.run("-e", "--nodeps", "--allmatches", "--noscripts", *present)
+
+    def finish_root(self, host_paths: Sequence[Path]) -> None:
+        forget_host_paths(self.root, host_paths)
+        link_legacy_database(self.root, self.rpm.dbpath)
