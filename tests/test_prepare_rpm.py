@@ -417,3 +417,41 @@ def test_repositories_for_a_manager_inside_the_root(rpm_repo, tmp_path, manager)
     assert f"baseurl={scheme}:///run/kiwi-like/{manager}/repos/local" in local
     assert "baseurl=https://mirror.example/oss/" in (chroot_repos / "oss.repo").read_text()
     assert "priority=10" in local
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_rpm_root_as_an_oci_image(kiwi, rpm_repo, tmp_path, manager):
+    """rpm roots cannot boot here (no rpm distribution mirror), but make valid containers."""
+    import json
+    import subprocess
+
+    description = write_description(tmp_path, rpm_repo, manager)
+    config = description / "config.xml"
+    config.write_text(config.read_text().replace('<type image="tbz"/>', '<type image="oci"/>'))
+    target = tmp_path / "target"
+    done = kiwi("system", "build", "--description", str(description), "--target-dir", str(target),
+                "--shared-cache-dir", str(tmp_path / "cache"))  # fmt: skip
+    assert done.code == 0, done.err
+    archive = target / "Rpm-Image.x86_64-1.0.0.oci.tar"
+    with archive.open("wb") as plain:
+        subprocess.run(["xz", "-dc", f"{archive}.xz"], stdout=plain, check=True)
+    inspect = [
+        "skopeo",
+        "--insecure-policy",
+        "inspect",
+        "--config",
+        f"oci-archive:{archive}:latest",
+    ]
+    image = json.loads(subprocess.run(inspect, check=True, capture_output=True).stdout)
+    assert image["config"]["Cmd"] == ["/bin/sh"]  # no bash in this root
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    subprocess.run(["tar", "-C", layout, "-xf", archive], check=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:latest", bundle], check=True,
+                   capture_output=True)  # fmt: skip
+    rootfs = bundle / "rootfs"
+    assert {"test-app", "test-base", "test-busybox"} <= rpm_qa(rootfs)
+    assert (rootfs / "var/lib/test-app/installed-marker").read_text() == "configured\n"
+    for cache in ("var/cache/zypp", "var/cache/dnf"):
+        assert not (rootfs / cache).is_dir() or not any((rootfs / cache).iterdir())
