@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from kiwi_like.secrets import RedactingFilter
+
 log = logging.getLogger("kiwi_like")
 
 
@@ -20,9 +22,11 @@ def setup_logging(debug: bool = False, logfile: str | None = None) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if debug else logging.INFO)
     console.setFormatter(_ConsoleFormatter())
+    console.addFilter(RedactingFilter())
     log.addHandler(console)
     if logfile:
         handler = logging.FileHandler(logfile, encoding="utf-8")
         handler.setLevel(logging.DEBUG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter())
         log.addHandler(handler)

@@ -16,6 +16,7 @@ from kiwi_like.cli import image_info, options, result, system_create, system_pre
 from kiwi_like.cli.command import Command
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log, setup_logging
+from kiwi_like.secrets import redact
 
 USAGE = f"""kiwi-like: build bootable appliances from KIWI NG image descriptions
 
@@ -53,7 +54,7 @@ COMMANDS: dict[tuple[str, str], Command] = {
 
 
 def _error(message: str) -> int:
-    print(f"kiwi-like: error: {message}", file=sys.stderr)
+    print(f"kiwi-like: error: {redact(message)}", file=sys.stderr)
     return 1
 
 
@@ -73,18 +74,30 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM: unwinds and cleans up exactly like Ctrl-C."""
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+class _Stopping:
+    """The first SIGINT/SIGTERM unwinds the build; later ones must not cut its cleanup short."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.received is not None:
+            log.warning("%s received: still cleaning up, please wait", signal.Signals(signum).name)
+            return
+        self.received = signum
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)  # signals reach the main thread only
+    handler = _Stopping()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _main(argv)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, action in previous.items():
+            signal.signal(sig, action)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -53,5 +53,6 @@ def make_initrd(
         root,
         ["mkinitramfs", "-d", CONF_IN_ROOT, "-o", f"{CONF_IN_ROOT}/initrd.img", kernel.version],
         binds=[Bind(conf, CONF_IN_ROOT)],
+        private_tmp=True,
     )
     return conf / "initrd.img"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiwi_like.description.locate import find_description_file
 from kiwi_like.description.overrides import BuildOptions
@@ -10,6 +11,7 @@ from kiwi_like.description.parse import load_description
 from kiwi_like.description.resolve import ResolvedBuild, resolve
 from kiwi_like.log import log
 from kiwi_like.runtime_config import RuntimeConfig
+from kiwi_like.secrets import register
 
 __all__ = ["BuildOptions", "ResolvedBuild", "load_build"]
 
@@ -26,7 +28,23 @@ def load_build(
     for warning in description.warnings:
         log.warning(warning)
     build = resolve(description, options, config)
+    _register_secrets(build)
     log.info(
         "Selected type %s, profiles: %s", build.build_type.image, ", ".join(build.profiles) or "-"
     )
     return build
+
+
+def _register_secrets(build: ResolvedBuild) -> None:
+    """Every password of the description (all profiles) and of the command line."""
+    repositories = (*build.description.repositories, *build.repositories)
+    for repository in repositories:
+        register(repository.password)
+        for source in (repository.source, repository.original_source or ""):
+            try:
+                register(urlsplit(source).password)
+            except ValueError:
+                continue  # not a URL; the description layer reports it
+    for section in build.description.users:
+        for user in section.users:
+            register(user.password)

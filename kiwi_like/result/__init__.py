@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiwi_like import leftovers
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 
@@ -91,7 +92,9 @@ def collecting_results(target_dir: Path) -> Iterator[Results]:
     """Staging area for one build; whatever was not published is removed, also on errors."""
     target_dir.mkdir(parents=True, exist_ok=True)
     (target_dir / RESULT_FILE).unlink(missing_ok=True)  # an old one would name stale files
+    leftovers.sweep(target_dir, STAGING_PREFIX)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
+    leftovers.claim(staging)
     try:
         yield Results(target_dir=target_dir, staging=staging)
     finally:

@@ -70,9 +70,9 @@ def generate_initrd(root: Path, settings: DiskSettings, kernel: Kernel) -> None:
     log.info("Generating the initrd for kernel %s with %s", kernel.version, tool)
     if tool == "dracut":
         command = ["dracut", "--force", "--no-hostonly", "--no-hostonly-cmdline"]
-        run_in_root(root, [*command, kernel.initrd, kernel.version])
+        run_in_root(root, [*command, kernel.initrd, kernel.version], private_tmp=True)
     else:
         _initramfs_settings(root, settings.filesystem)
-        run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version])
+        run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
     if not resolve_in_root(root, kernel.initrd).is_file():
         raise KiwiLikeError(f"{tool} did not write {kernel.initrd}")

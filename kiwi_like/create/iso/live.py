@@ -100,7 +100,7 @@ def configure_live_root(root: Path, kernel: Kernel, persistent: bool) -> None:
     resize.remove_resize(root)
     setup_persistence(root, persistent)
     log.info("Generating the live initrd for kernel %s with initramfs-tools", kernel.version)
-    run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version])
+    run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
     if not resolve_in_root(root, kernel.initrd).is_file():
         raise KiwiLikeError(f"initramfs-tools did not write {kernel.initrd}")
 
