@@ -111,12 +111,12 @@ def _restore(path: Path, backup: Path | None) -> None:
 
 
 def _ours(path: Path) -> bool:
+    """Whether the file carries the build-time mark in its first two lines."""
     try:
-        return not path.is_symlink() and path.read_text(errors="replace").startswith(
-            BUILD_TIME_MARK
-        )
+        head = path.read_text(errors="replace").splitlines()[:2]
     except OSError:
         return False
+    return not path.is_symlink() and any(line.startswith(BUILD_TIME_MARK) for line in head)
 
 
 def _undo_killed_run(paths: Sequence[Path]) -> None:

@@ -7,11 +7,13 @@ image's `/etc/x -> /run/x` link can never lead a copy onto the build host.
 
 from __future__ import annotations
 
+import lzma
 import os
 import shutil
 import stat
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from kiwi_like.errors import KiwiLikeError
@@ -134,8 +136,11 @@ def extract_archive_into_root(
         ):
             tar.extractall(unpacked, filter=_member_filter, numeric_owner=True)
             return copy_tree_into_root(Path(unpacked), root, target, keep_owner=True)
-    except tarfile.TarError as error:
-        raise KiwiLikeError(f"archive {archive.name}: {error}") from None
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as error:
+        first_line = str(error).splitlines()[0].rstrip(":") if str(error) else type(error).__name__
+        raise KiwiLikeError(
+            f"archive {archive.name} is damaged or not a tar archive: {first_line}"
+        ) from None
 
 
 def inside(base: Path, relative: str) -> Path:

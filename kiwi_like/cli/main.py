@@ -53,8 +53,15 @@ COMMANDS: dict[tuple[str, str], Command] = {
 }
 
 
+MAX_ERROR_LENGTH = 500
+
+
 def _error(message: str) -> int:
-    print(f"kiwi-like: error: {redact(message)}", file=sys.stderr)
+    """The one line a user sees: secrets masked, line breaks folded, length bounded."""
+    line = " ".join(redact(message).split())
+    if len(line) > MAX_ERROR_LENGTH:
+        line = line[: MAX_ERROR_LENGTH - 3] + "..."
+    print(f"kiwi-like: error: {line}", file=sys.stderr)
     return 1
 
 

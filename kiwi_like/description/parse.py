@@ -7,7 +7,7 @@ from typing import TypeAlias, TypedDict
 
 from lxml import etree
 
-from kiwi_like.description import upgrade, validate, xmlload
+from kiwi_like.description import sanity, upgrade, validate, xmlload
 from kiwi_like.description.model import (
     Archive,
     Bootloader,
@@ -50,6 +50,7 @@ def load_description(path: Path) -> Description:
     upgrade.check_schemaversion(loaded)
     warnings = upgrade.upgrade(loaded)
     validate.validate(loaded)
+    sanity.check(loaded)
     return _Parser(loaded).description(tuple(warnings))
 
 

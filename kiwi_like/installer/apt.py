@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
@@ -172,8 +172,22 @@ class AptPackageManager(PackageManager):
             options.append("trusted=yes")
         option_text = f"[{' '.join(options)}] " if options else ""
         return " ".join(
-            [f"deb {option_text}{repo.uri(in_root=False)}", repo.suite, *repo.components]
+            [f"deb {option_text}{self._with_credentials(repo)}", repo.suite, *repo.components]
         )
+
+    @staticmethod
+    def _with_credentials(repo: AptRepo) -> str:
+        """mmdebstrap's apt sees no auth.conf of ours: give it the credentials in the URI.
+
+        The password is a registered secret, so the command line is logged masked.
+        """
+        uri = repo.uri(in_root=False)
+        user, password = repo.repository.username, repo.repository.password
+        parts = urlsplit(uri)
+        if repo.local_dir is not None or not (user and password) or parts.username:
+            return uri
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc}"
+        return urlunsplit(parts._replace(netloc=netloc))
 
     def _deb822(self, repo: AptRepo, in_root: bool, keyring: str | None) -> str:
         lines = ["Types: deb", f"URIs: {repo.uri(in_root)}", f"Suites: {repo.suite}"]
@@ -230,8 +244,10 @@ class AptPackageManager(PackageManager):
     @staticmethod
     def _write_auth(path: Path, repos: Sequence[AptRepo]) -> None:
         """apt's netrc-style credentials; only root may read them."""
+        # The scheme is written out: apt uses credentials for plain http only then.
         entries = [
-            f"machine {urlsplit(r.repository.source).netloc.rsplit('@', 1)[-1]}"
+            f"machine {urlsplit(r.repository.source).scheme}://"
+            f"{urlsplit(r.repository.source).netloc.rsplit('@', 1)[-1]}"
             f"{urlsplit(r.repository.source).path} "
             f"login {r.repository.username} password {r.repository.password}\n"
             for r in repos
@@ -320,6 +336,12 @@ class AptPackageManager(PackageManager):
         missing = [a or b for a, b in _NOT_FOUND.findall(text)]
         if missing:
             return KiwiLikeError(f"package not found in the repositories: {', '.join(missing)}")
+        denied = re.search(r"Failed to fetch (\S+)\s+(40[137])\s+(\w+)", text)
+        if denied:
+            return KiwiLikeError(
+                f"repository refused access: {denied.group(1)}: {denied.group(2)} "
+                f"{denied.group(3)} (check the repository's username and password)"
+            )
         unsigned = re.search(r"NO_PUBKEY (\S+)|repository '([^']+)' is not signed", text)
         if unsigned:
             return KiwiLikeError(

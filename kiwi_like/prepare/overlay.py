@@ -24,16 +24,19 @@ def unpack_archives(build: ResolvedBuild, root: Path, scratch: Path) -> None:
 
 def apply_overlays(build: ResolvedBuild, root: Path, scratch: Path) -> None:
     """root/ (or root.tar.gz), then a directory per selected profile, as kiwi does."""
+    # inside(): an overlay that is a symlink out of the description is refused, it
+    # would copy a host directory into the image.
     directory = build.description_dir
     if (directory / "root").is_dir():
-        count = copy_tree_into_root(directory / "root", root)
+        count = copy_tree_into_root(inside(directory, "root"), root)
         log.info("Copied overlay tree root/ (%d entries)", count)
     elif (directory / "root.tar.gz").is_file():
-        count = extract_archive_into_root(directory / "root.tar.gz", root, "/", scratch)
+        archive = inside(directory, "root.tar.gz")
+        count = extract_archive_into_root(archive, root, "/", scratch)
         log.info("Unpacked overlay archive root.tar.gz (%d entries)", count)
     for profile in build.profiles:
         if (directory / profile).is_dir():
-            count = copy_tree_into_root(directory / profile, root)
+            count = copy_tree_into_root(inside(directory, profile), root)
             log.info("Copied overlay tree %s/ for profile %s (%d entries)", profile, profile, count)
 
 

@@ -18,6 +18,7 @@ from kiwi_like.chroot import run_in_root
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
+from kiwi_like.rootfs import inside
 
 SCRIPT_DIR = "image"
 FUNCTIONS = Path(__file__).with_name("functions.sh")
@@ -69,9 +70,9 @@ def script_environment(root: Path, build: ResolvedBuild) -> Iterator[None]:
 
 def run_script(root: Path, build: ResolvedBuild, name: str) -> bool:
     """Run description script `name` in the chroot if the description has one."""
-    source = build.description_dir / name
-    if not source.is_file():
+    if not (build.description_dir / name).is_file():
         return False
+    source = inside(build.description_dir, name)  # not a symlink to a host file
     log.info("Running %s in the image root", name)
     scripts = root / SCRIPT_DIR / "scripts"
     scripts.mkdir(parents=True, exist_ok=True)
