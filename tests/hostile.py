@@ -123,6 +123,15 @@ def with_archive(
     return write
 
 
+def two_archives(directory: Path, canary: Path) -> None:
+    """The first archive leaves a symlink to the host canary in the image; the second writes
+    through it, which must land in the image's own copy of that path."""
+    names = '<archive name="first.tar.gz"/><archive name="second.tar.gz"/>'
+    config(packages=f'<package name="test-app"/>{names}')(directory, canary)
+    (directory / "first.tar.gz").write_bytes(archive(("opt/escape", "symlink", str(canary))))
+    (directory / "second.tar.gz").write_bytes(archive(("opt/escape/canary.txt", "file", "pwned")))
+
+
 def symlinked(name: str, target: str, base: Writer, is_dir: bool = False) -> Writer:
     def write(directory: Path, canary: Path) -> None:
         base(directory, canary)
@@ -702,4 +711,31 @@ CASES = [
         ),
         "not an image archive",
     ),
+    # ---- contained: builds, and the host canary stays as it was ------------------------
+    Case(
+        "config-sh-writes-host-path",
+        "contained",
+        with_files(
+            config(),
+            **{"config.sh": "#!/bin/sh\nmkdir -p {canary}\necho pwned > {canary}/canary.txt\n"},
+        ),
+        "",
+    ),
+    Case(
+        "file-target-through-absolute-symlink",
+        "contained",
+        symlinked(
+            "root/etc/escape",
+            "{canary}",
+            with_files(
+                config(
+                    packages='<package name="test-app"/><file name="f.txt" target="/etc/escape/canary.txt"/>'
+                ),
+                **{"f.txt": "pwned"},
+            ),
+            is_dir=True,
+        ),
+        "",
+    ),
+    Case("archive-member-through-image-symlink", "contained", two_archives, ""),
 ]

@@ -47,6 +47,9 @@ class Results:
 
     def stage(self, name: str) -> Path:
         """Where a builder writes a file that will be published as `name`."""
+        if "/" in name or name in ("", ".", ".."):
+            # Names come from the description (name, version): never a path out of the target.
+            raise KiwiLikeError(f"result file name '{name}' is not a plain file name")
         return self.staging / name
 
     def publish(self, kind: str, name: str, **flags: bool) -> Path:
