@@ -43,6 +43,7 @@ class Results:
     staging: Path
     files: list[ResultFile] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # step timings, caches, memory
 
     def stage(self, name: str) -> Path:
         """Where a builder writes a file that will be published as `name`."""
@@ -79,6 +80,8 @@ class Results:
             "build": self.build,
             "results": {f.kind + ":" + f.filename: asdict(f) for f in self.files},
         }
+        if self.metrics:
+            data["metrics"] = self.metrics
         staged = self.stage(RESULT_FILE)
         staged.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         final = self.target_dir / RESULT_FILE

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kiwi_like import timing
 from kiwi_like.create.disk import filesystems, grub, table
 from kiwi_like.create.disk.configure import configure_root
 from kiwi_like.create.disk.esp import make_esp
@@ -119,6 +120,7 @@ def _make_root_file(
             with (
                 parked(root, excluded_paths(root, settings.efi), work / "parked"),
                 step(f"creating the {settings.filesystem} root file system"),
+                timing.step("root file system", "filesystem"),
             ):
                 filesystems.make_root_filesystem(layout.root, root, output, work, create_options)
             return layout, output
@@ -145,8 +147,13 @@ def _assemble(
     return table.read_table(image)
 
 
-def build_disk(build: ResolvedBuild, root: Path, image: Path, scratch: Path) -> DiskResult:
-    """Build the raw disk image `image` for the selected type from the prepared `root`."""
+def build_disk(
+    build: ResolvedBuild, root: Path, image: Path, scratch: Path, initrd_modules: str = "disk"
+) -> DiskResult:
+    """Build the raw disk image `image` for the selected type from the prepared `root`.
+
+    `initrd_modules`: "disk" (the drivers a disk boots from) or "most" (initramfs-tools').
+    """
     root = root.absolute()
     image = image.absolute()
     settings = disk_settings(build)
@@ -155,13 +162,14 @@ def build_disk(build: ResolvedBuild, root: Path, image: Path, scratch: Path) -> 
     attributes = build.build_type
     with step("configuring the root for the disk"):
         mount_options = attributes.get("fsmountoptions") or "defaults"
-        configure_root(root, settings, ids, kernel, mount_options)
-    run_disk_hooks(build, root)
+        configure_root(root, settings, ids, kernel, mount_options, initrd_modules)
+    with timing.step("disk hooks", "config"):
+        run_disk_hooks(build, root)
     root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))
     plan_layout(settings, ids, root_min)  # a too small <size> fails before the slow steps
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-disk-") as name:
         work = Path(name)
-        with step("making the GRUB images"):
+        with step("making the GRUB images"), timing.step("GRUB images", "bootloader"):
             boot = grub.make_boot_images(
                 root, grub_firmwares(settings), early_config(ids.root_uuid), work
             )
@@ -172,9 +180,14 @@ def build_disk(build: ResolvedBuild, root: Path, image: Path, scratch: Path) -> 
             "Disk layout: %s",
             ", ".join(f"{p.name} {p.size // MIB} MiB" for p in layout.partitions),
         )
-        files = _make_partition_files(root, layout, boot, work)
+        with timing.step("other partitions", "filesystem"):
+            files = _make_partition_files(root, layout, boot, work)
         files[layout.root.number] = root_file
-        with partial_file(image) as partial, step("assembling the disk image"):
+        with (
+            partial_file(image) as partial,
+            step("assembling the disk image"),
+            timing.step("disk assembly", "bootloader"),
+        ):
             written = _assemble(partial, layout, files, boot)
             result = describe(image, layout, written, settings.firmware, kernel.version)
     log.info("Disk image %s: %d MiB, root %s", image.name, layout.size // MIB, ids.root_uuid)
