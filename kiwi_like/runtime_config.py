@@ -39,6 +39,7 @@ class RuntimeConfig:
     bundle_compress: bool = False
     root_cache_size: int = DEFAULT_ROOT_CACHE_SIZE  # bytes; 0 turns the root cache off
     initrd_modules: str = "disk"
+    initrd_cache: bool = True
 
 
 def find_config_file(explicit: str | None) -> Path | None:
@@ -148,6 +149,7 @@ def _from_mapping(path: Path, data: dict[str, Any]) -> RuntimeConfig:
         root_cache_size=_size(
             path, "cache.root_cache_size", cache.get("root_cache_size", defaults.root_cache_size)
         ),
+        initrd_cache=_flag(path, "cache.initrd_cache", cache.get("initrd_cache", True)),
         initrd_modules=_choice(
             path, "initrd.modules", initrd.get("modules", "disk"), INITRD_MODULES
         ),

@@ -19,7 +19,8 @@ def create(
 
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
-    disk = build_disk(build, root, raw, scratch, config.initrd_modules)
+    initrd_cache = config.shared_cache_dir if config.initrd_cache else None
+    disk = build_disk(build, root, raw, scratch, config.initrd_modules, initrd_cache)
     if build.build_type.flag("installiso"):
         install_name = f"{build.result_basename}.install.iso"
         build_install_iso(build, root, disk, results.stage(install_name), scratch)

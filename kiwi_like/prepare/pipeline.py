@@ -12,6 +12,7 @@ from typing import Any
 from kiwi_like import timing
 from kiwi_like.chroot import build_time_files
 from kiwi_like.create.container.base import import_base
+from kiwi_like.create.disk.initrdcache import InitrdCache
 from kiwi_like.create.requirements import required_packages
 from kiwi_like.description import BuildOptions, ResolvedBuild
 from kiwi_like.description.uri import redact
@@ -55,6 +56,7 @@ def clear_cache(cache_dir: Path) -> None:
             log.info("Clearing package cache %s", cache_dir / name)
             shutil.rmtree(cache_dir / name)
     RootCache(cache_dir, 1).clear()
+    InitrdCache(cache_dir).clear()
 
 
 STEP_STAGES = {
@@ -111,10 +113,13 @@ def prepare_root(
                 build, manager, image_packages, collections, config.apt_bootstrap_variant
             )
         cached = RootCacheInfo(key, hit=False, reason="" if key else "not cacheable")
-        if key and root_cache.restore(key, root):
+        restored: list[bool] = []
+        if key:
+            step("root cache restore", lambda: restored.append(root_cache.restore(key, root)))
+        if restored and restored[0]:
             for name in ("bootstrap", "post_bootstrap.sh", "image packages"):
                 step.skipped(name)
-            step("root cache restore", manager.restored)
+            manager.restored()
             cached = RootCacheInfo(key, hit=True)
         else:
             if bootstrapped:

@@ -148,11 +148,17 @@ def _assemble(
 
 
 def build_disk(
-    build: ResolvedBuild, root: Path, image: Path, scratch: Path, initrd_modules: str = "disk"
+    build: ResolvedBuild,
+    root: Path,
+    image: Path,
+    scratch: Path,
+    initrd_modules: str = "disk",
+    cache_dir: Path | None = None,
 ) -> DiskResult:
     """Build the raw disk image `image` for the selected type from the prepared `root`.
 
     `initrd_modules`: "disk" (the drivers a disk boots from) or "most" (initramfs-tools').
+    `cache_dir`: the shared cache whose initrd cache to use (None: always generate).
     """
     root = root.absolute()
     image = image.absolute()
@@ -162,7 +168,7 @@ def build_disk(
     attributes = build.build_type
     with step("configuring the root for the disk"):
         mount_options = attributes.get("fsmountoptions") or "defaults"
-        configure_root(root, settings, ids, kernel, mount_options, initrd_modules)
+        configure_root(root, settings, ids, kernel, mount_options, initrd_modules, cache_dir)
     with timing.step("disk hooks", "config"):
         run_disk_hooks(build, root)
     root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))

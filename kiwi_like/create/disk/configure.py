@@ -25,6 +25,7 @@ def configure_root(
     kernel: Kernel,
     mount_options: str,
     initrd_modules: str = "disk",
+    cache_dir: Path | None = None,
 ) -> None:
     log.info("Configuring the root for the disk (root file system UUID %s)", ids.root_uuid)
     if settings.efi:
@@ -37,4 +38,4 @@ def configure_root(
     else:
         resize.remove_resize(root)
     with timing.step("initrd", "initrd"):
-        generate_initrd(root, settings, kernel, initrd_modules)
+        generate_initrd(root, settings, kernel, initrd_modules, cache_dir)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiwi_like import timing
 from kiwi_like.chroot import run_in_root
+from kiwi_like.create.disk.initrdcache import InitrdCache, initrd_key
 from kiwi_like.create.disk.kernel import Kernel
 from kiwi_like.create.disk.settings import DiskSettings
 from kiwi_like.errors import KiwiLikeError
@@ -94,15 +96,29 @@ def _initramfs_settings(root: Path, filesystem: str, modules: str) -> None:
 
 
 def generate_initrd(
-    root: Path, settings: DiskSettings, kernel: Kernel, modules: str = "disk"
+    root: Path,
+    settings: DiskSettings,
+    kernel: Kernel,
+    modules: str = "disk",
+    cache_dir: Path | None = None,
 ) -> None:
+    """Make the disk's initrd, or take it from the initrd cache in `cache_dir`."""
     tool = initrd_tool(root, settings)
+    if tool == "initramfs-tools":
+        _initramfs_settings(root, settings.filesystem, modules)
+    target = resolve_in_root(root, kernel.initrd)
+    cache = InitrdCache(cache_dir) if cache_dir is not None else None
+    key = initrd_key(root, kernel.version, tool, modules) if cache else None
+    if cache and key and cache.fetch(key, target):
+        timing.skipped("initrd generation", "initrd")
+        return
     log.info("Generating the initrd for kernel %s with %s", kernel.version, tool)
     if tool == "dracut":
         command = ["dracut", "--force", "--no-hostonly", "--no-hostonly-cmdline"]
         run_in_root(root, [*command, kernel.initrd, kernel.version])
     else:
-        _initramfs_settings(root, settings.filesystem, modules)
         run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version])
-    if not resolve_in_root(root, kernel.initrd).is_file():
+    if not target.is_file():
         raise KiwiLikeError(f"{tool} did not write {kernel.initrd}")
+    if cache and key:
+        cache.store(key, target)
