@@ -215,3 +215,37 @@ def test_size_limit_evicts_the_least_recently_used(tmp_path):
     assert not cache.store("huge", tree_of(tmp_path / "huge", 6))
     assert [entry.name for entry in cache.entries()] == ["a", "c"]
     assert not [p for p in cache.directory.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_stage_timings_and_memory_in_the_result_file(kiwi, repo, tmp_path):
+    description = write_description(tmp_path / "description", repo)
+    cache = tmp_path / "cache"
+    for target in ("first", "second"):
+        done = kiwi(
+            "system", "build", "--description", str(description),
+            "--target-dir", str(tmp_path / target), "--shared-cache-dir", str(cache),
+            "--config", str(description / "runtime.yml"),
+        )  # fmt: skip
+        assert done.code == 0, done.err
+    results = {
+        target: json.loads((tmp_path / target / "kiwi.result.json").read_text())["metrics"]
+        for target in ("first", "second")
+    }
+    first, second = results["first"], results["second"]
+    prepared = steps(first["prepare"])
+    assert prepared["bootstrap"]["stage"] == "bootstrap"
+    assert prepared["image packages"]["stage"] == "packages"
+    assert prepared["root cache store"]["stage"] == "packages"
+    assert prepared["config.sh"]["stage"] == "config"
+    assert all(step["seconds"] >= 0 and not step["skipped"] for step in prepared.values())
+    created = steps(first["create"])
+    assert created["images.sh"]["stage"] == "config"
+    assert created["package metadata"]["stage"] == "results"
+    assert first["prepare"]["root_cache"]["hit"] is False
+    assert second["prepare"]["root_cache"]["hit"] is True
+    assert steps(second["prepare"])["image packages"]["skipped"] is True
+    for metrics in (first, second):
+        memory = metrics["memory"]
+        assert memory["builder_peak_rss_kib"] > 0 and memory["children_peak_rss_kib"] > 0
+        for step in [*metrics["prepare"]["steps"], *metrics["create"]["steps"]]:
+            assert step["rss_self_kib"] > 0
