@@ -8,7 +8,6 @@ sees it knows every file it names is whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiwi_like.digest import file_digest as file_digest  # re-exported
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 
@@ -99,14 +99,6 @@ def collecting_results(target_dir: Path) -> Iterator[Results]:
         yield Results(target_dir=target_dir, staging=staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(4 * 1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_results(target_dir: Path) -> tuple[dict[str, Any], list[ResultFile]]:
