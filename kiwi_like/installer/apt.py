@@ -417,6 +417,9 @@ class AptPackageManager(PackageManager):
             f"--mode={'chrootless' if self.variant == 'custom' else 'root'}",
             f"--variant={self.variant}",
             "--skip=essential/unlink",
+            # The package lists stay for the image packages' `apt-get update` (it then
+            # only checks them); the package manager cleanup step removes them.
+            "--skip=cleanup/apt/lists",
             "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
             f"--setup-hook=sync-in {archives} /var/cache/apt/archives/",
             f"--customize-hook=sync-out /var/cache/apt/archives {archives}",
