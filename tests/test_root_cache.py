@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,21 @@ def test_stage_timings_and_memory_in_the_result_file(kiwi, repo, tmp_path):
         assert memory["builder_peak_rss_kib"] > 0 and memory["children_peak_rss_kib"] > 0
         for step in [*metrics["prepare"]["steps"], *metrics["create"]["steps"]]:
             assert step["rss_self_kib"] > 0
+
+
+def test_concurrent_stores_of_one_key_leave_one_entry(tmp_path):
+    cache = RootCache(tmp_path / "cache", size_limit=1 << 30)
+    tree = tree_of(tmp_path / "tree", 1)
+    outcomes: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(cache.store("same", tree)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [True] * 4
+    assert [entry.name for entry in cache.entries()] == ["same"]
+    assert sorted(p.name for p in cache.directory.iterdir()) == [".lock", "same"]
+    assert (cache.directory / "same/root/data").read_bytes() == (tree / "data").read_bytes()
