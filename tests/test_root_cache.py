@@ -268,3 +268,35 @@ def test_concurrent_stores_of_one_key_leave_one_entry(tmp_path):
     assert [entry.name for entry in cache.entries()] == ["same"]
     assert sorted(p.name for p in cache.directory.iterdir()) == [".lock", "same"]
     assert (cache.directory / "same/root/data").read_bytes() == (tree / "data").read_bytes()
+
+
+def test_kernel_modules_are_shared_by_hard_links_and_guarded(tmp_path):
+    cache = RootCache(tmp_path / "cache", size_limit=1 << 30)
+    tree = tree_of(tmp_path / "tree", 1)
+    module = tree / "usr/lib/modules/6.1/kernel/virtio_blk.ko"
+    module.parent.mkdir(parents=True)
+    module.write_bytes(b"\x7fELF module")
+    (tree / "etc").mkdir()
+    (tree / "etc/auth.conf").write_text("password\n")
+    assert cache.store("k", tree, private=("etc/auth.conf",))
+    entry = cache.directory / "k/root"
+    assert not (entry / "etc/auth.conf").exists()  # secrets stay out of the cache
+    assert (entry / "etc").is_dir()
+
+    first = tmp_path / "first"
+    assert cache.restore("k", first)
+    restored_module = first / "usr/lib/modules/6.1/kernel/virtio_blk.ko"
+    assert restored_module.read_bytes() == b"\x7fELF module"
+    assert restored_module.stat().st_ino == (entry / module.relative_to(tree)).stat().st_ino
+    assert (first / "data").stat().st_ino != (entry / "data").stat().st_ino  # copied
+    # replacing or deleting a linked file leaves the cache as it was
+    restored_module.unlink()
+    restored_module.write_bytes(b"rebuilt")
+    assert cache.restore("k", tmp_path / "second")
+    second_module = tmp_path / "second/usr/lib/modules/6.1/kernel/virtio_blk.ko"
+    assert second_module.read_bytes() == b"\x7fELF module"
+    # writing into one through its link changes the cached file: the entry is discarded
+    with second_module.open("ab") as stream:
+        stream.write(b" patched")
+    assert not cache.restore("k", tmp_path / "third")
+    assert cache.entries() == []

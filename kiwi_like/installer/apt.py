@@ -401,6 +401,9 @@ class AptPackageManager(PackageManager):
         username, password = repo.repository.username, repo.repository.password
         return (username, password) if username and password else None
 
+    def private_files(self) -> tuple[str, ...]:
+        return (BUILD_AUTH,)
+
     def restored(self) -> None:
         """Build sources name this build's keyrings (in its scratch directory): write anew."""
         self._write_build_sources()

@@ -69,6 +69,10 @@ class PackageManager(ABC):
         """
         return None
 
+    def private_files(self) -> tuple[str, ...]:
+        """Root-relative files with secrets (credentials) the root cache must not keep."""
+        return ()
+
     def restored(self) -> None:
         """The root was just copied from the root cache: redo per-build state in it."""
         return None

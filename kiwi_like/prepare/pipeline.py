@@ -139,7 +139,10 @@ def prepare_root(
                 step("image packages", lambda: manager.install(image_packages, collections))
             if key:
                 stored: list[bool] = []
-                step("root cache store", lambda: stored.append(root_cache.store(key, root)))
+                step(
+                    "root cache store",
+                    lambda: stored.append(root_cache.store(key, root, manager.private_files())),
+                )
                 cached = RootCacheInfo(key, hit=False, stored=stored[0])
         with build_time_files(root), scripts.script_environment(root, build):
             _customize(build, root, scratch, manager, step)

@@ -35,11 +35,17 @@ from kiwi_like.description import ResolvedBuild
 from kiwi_like.installer import PackageManager
 from kiwi_like.log import log
 
-CACHE_FORMAT = 1  # bump when what a cached root holds changes
+CACHE_FORMAT = 2  # bump when what a cached root holds changes
 ROOTS = "roots"
 LOCK = ".lock"
 ENTRY = "entry.json"
 TEMP_PREFIX = ".tmp-"
+# Subtrees shared by hard links between the cache and the roots made from it, not
+# copied: the kernel modules (half the bytes of a Debian disk root, a third of its
+# files). Builds replace or delete such files (dpkg, depmod rename new ones into
+# place) but do not write into them; if something does, the entry's linked_state
+# no longer matches and it is discarded at its next use.
+LINKED = ("usr/lib/modules",)
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,10 @@ def cache_key(
         "bootstrap": list(build.packages.bootstrap),
         "image": list(image_packages),
         "collections": list(collections),
-        "repositories": [asdict(r) for r in build.repositories],
+        # credentials do not change what is installed, and stay out of the key
+        "repositories": [
+            {**asdict(r), "username": None, "password": None} for r in build.repositories
+        ],
         "metadata": fingerprint,
         # the script may read the image settings from /.profile
         "post_bootstrap": _file_hash(script) if script.is_file() else None,
@@ -103,10 +112,42 @@ def tree_size(path: Path) -> int:
     return total
 
 
-def copy_tree(source: Path, target: Path) -> None:
-    """Copy a root with everything (owners, modes, links, xattrs), sharing blocks if it can."""
+def copy_tree(source: Path, target: Path, linked: Sequence[str] = ()) -> None:
+    """Copy a root with everything (owners, modes, links, xattrs), sharing blocks if it can.
+
+    The `linked` subtrees are hard-linked instead of copied when source and target
+    are on one file system (see LINKED); the rest is copied around them (`-n`).
+    """
     target.mkdir(parents=True, exist_ok=True)
-    runner.run(["cp", "-a", "--reflink=auto", f"{source}/.", f"{target}/"])
+    same_fs = os.stat(source).st_dev == os.stat(target).st_dev
+    for relative in linked if same_fs else ():
+        subtree = source / relative
+        if subtree.is_dir() and not any(p.is_symlink() for p in _parents(source, relative)):
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            runner.run(["cp", "-al", str(subtree), str((target / relative).parent)])
+    runner.run(["cp", "-a", "-n", "--reflink=auto", f"{source}/.", f"{target}/"])
+
+
+def _parents(root: Path, relative: str) -> list[Path]:
+    parts = Path(relative).parts
+    return [root.joinpath(*parts[: n + 1]) for n in range(len(parts))]
+
+
+def linked_state(root: Path, linked: Sequence[str]) -> str:
+    """A digest of the hard-linked files' names, sizes and modification times.
+
+    Writing to one of them through any of its links changes it, so a cache entry
+    whose digest no longer matches is discarded instead of used.
+    """
+    digest = hashlib.sha256()
+    for relative in linked:
+        for directory, dirs, files in os.walk(root / relative):
+            dirs.sort()
+            for name in sorted(files):
+                info = os.lstat(os.path.join(directory, name))
+                where = os.path.relpath(os.path.join(directory, name), root)
+                digest.update(f"{where}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
 
 
 class RootCache:
@@ -137,27 +178,34 @@ class RootCache:
 
     def restore(self, key: str, root: Path) -> bool:
         """Copy the cached root for `key` into the (empty) `root`; False if there is none."""
+        entry = self.directory / key
         with self._locked(exclusive=False):
-            entry = self.directory / key
             if not (entry / ENTRY).is_file():
                 return False
-            log.info("Root cache: reusing %s", entry)
-            copy_tree(entry / "root", root)
-            os.utime(entry / ENTRY)  # last used, for the eviction order
-        return True
+            recorded = _entry_data(entry).get("linked_state")
+            intact = recorded == linked_state(entry / "root", LINKED)
+            if intact:
+                log.info("Root cache: reusing %s", entry)
+                copy_tree(entry / "root", root, LINKED)
+                os.utime(entry / ENTRY)  # last used, for the eviction order
+        if not intact:
+            log.warning("Root cache: %s was changed through a hard link, discarded", entry.name)
+            with self._locked(exclusive=True):
+                shutil.rmtree(entry, ignore_errors=True)
+        return intact
 
-    def store(self, key: str, root: Path) -> bool:
+    def store(self, key: str, root: Path, private: Sequence[str] = ()) -> bool:
         """Keep a copy of `root` under `key`; False if it was not stored (too large, no room).
 
         A cache that cannot be written costs the next build time, not this one its result.
         """
         try:
-            return self._store(key, root)
+            return self._store(key, root, private)
         except (OSError, runner.CommandError) as error:
             log.warning("Root cache: cannot store the root (%s)", error)
             return False
 
-    def _store(self, key: str, root: Path) -> bool:
+    def _store(self, key: str, root: Path, private: Sequence[str]) -> bool:
         size = tree_size(root)
         if size > self.size_limit:
             log.info(
@@ -168,10 +216,16 @@ class RootCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         temporary = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=self.directory))
         try:
-            copy_tree(root, temporary / "root")
-            (temporary / ENTRY).write_text(
-                json.dumps({"key": key, "size": size, "created": time.time()}) + "\n"
-            )
+            copy_tree(root, temporary / "root", LINKED)
+            for relative in private:  # build-time secrets, written anew after a restore
+                (temporary / "root" / relative).unlink(missing_ok=True)
+            entry = {
+                "key": key,
+                "size": size,
+                "created": time.time(),
+                "linked_state": linked_state(temporary / "root", LINKED),
+            }
+            (temporary / ENTRY).write_text(json.dumps(entry) + "\n")
             with self._locked(exclusive=True):
                 final = self.directory / key
                 if final.exists():
@@ -209,8 +263,14 @@ class RootCache:
                     shutil.rmtree(entry, ignore_errors=True)
 
 
-def _entry_size(entry: Path) -> int:
+def _entry_data(entry: Path) -> dict[str, object]:
     try:
-        return int(json.loads((entry / ENTRY).read_text())["size"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return tree_size(entry)
+        data = json.loads((entry / ENTRY).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _entry_size(entry: Path) -> int:
+    size = _entry_data(entry).get("size")
+    return size if isinstance(size, int) else tree_size(entry)
