@@ -132,12 +132,40 @@ def _make_root_file(
     raise AssertionError("unreachable")
 
 
-def _assemble(
-    image: Path, layout: DiskLayout, files: dict[int, Path], boot: grub.BootImages
-) -> dict[str, object]:
-    log.info("Assembling the %s disk (%d MiB)", layout.table, layout.size // MIB)
+def _make_root_in_place(
+    root: Path,
+    settings: DiskSettings,
+    layout: DiskLayout,
+    create_options: str,
+    image: Path,
+    work: Path,
+) -> None:
+    """The disk image file with its partition table and the ext* root file system in it."""
     filesystems.sized_file(image, layout.size)
     table.write_table(image, layout)
+    with (
+        parked(root, excluded_paths(root, settings.efi), work / "parked"),
+        step(f"creating the {settings.filesystem} root file system"),
+        timing.step("root file system", "filesystem"),
+    ):
+        filesystems.make_root_filesystem_in_place(layout.root, root, image, create_options)
+
+
+def _assemble(
+    image: Path,
+    layout: DiskLayout,
+    files: dict[int, Path],
+    boot: grub.BootImages,
+    prepared: bool = False,
+) -> dict[str, object]:
+    """Put the partitions' files and GRUB's BIOS code into the disk image.
+
+    `prepared`: the image already has its partition table (and its root file system).
+    """
+    log.info("Assembling the %s disk (%d MiB)", layout.table, layout.size // MIB)
+    if not prepared:
+        filesystems.sized_file(image, layout.size)
+        table.write_table(image, layout)
     for partition in layout.partitions:
         content = files.get(partition.number)
         if content is not None:
@@ -179,22 +207,26 @@ def build_disk(
             boot = grub.make_boot_images(
                 root, grub_firmwares(settings), early_config(ids.root_uuid), work
             )
-        layout, root_file = _make_root_file(
-            root, settings, ids, root_min, attributes.get("fscreateoptions") or "", work
-        )
-        log.info(
-            "Disk layout: %s",
-            ", ".join(f"{p.name} {p.size // MIB} MiB" for p in layout.partitions),
-        )
-        with timing.step("other partitions", "filesystem"):
-            files = _make_partition_files(root, layout, boot, work)
-        files[layout.root.number] = root_file
-        with (
-            partial_file(image) as partial,
-            step("assembling the disk image"),
-            timing.step("disk assembly", "bootloader"),
-        ):
-            written = _assemble(partial, layout, files, boot)
-            result = describe(image, layout, written, settings.firmware, kernel.version)
+        create_options = attributes.get("fscreateoptions") or ""
+        in_place = filesystems.can_make_in_place(settings.filesystem, create_options)
+        with partial_file(image) as partial:
+            if in_place:
+                layout = plan_layout(settings, ids, root_min)
+                _make_root_in_place(root, settings, layout, create_options, partial, work)
+                files: dict[int, Path] = {}
+            else:
+                layout, root_file = _make_root_file(
+                    root, settings, ids, root_min, create_options, work
+                )
+                files = {layout.root.number: root_file}
+            log.info(
+                "Disk layout: %s",
+                ", ".join(f"{p.name} {p.size // MIB} MiB" for p in layout.partitions),
+            )
+            with timing.step("other partitions", "filesystem"):
+                files.update(_make_partition_files(root, layout, boot, work))
+            with step("assembling the disk image"), timing.step("disk assembly", "bootloader"):
+                written = _assemble(partial, layout, files, boot, prepared=in_place)
+                result = describe(image, layout, written, settings.firmware, kernel.version)
     log.info("Disk image %s: %d MiB, root %s", image.name, layout.size // MIB, ids.root_uuid)
     return result
