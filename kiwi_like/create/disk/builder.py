@@ -1,10 +1,11 @@
 """Building a bootable disk image from a prepared root, without loop devices.
 
 Order: check the image, configure the root (fstab, GRUB files, oem-resize,
-initrd), size the disk, make every file system as a file (ext*/btrfs from
-the directory, xfs through a namespaced loop mount, FAT with mtools), make
-GRUB's images inside the root, then assemble: sfdisk on a sparse file, the
-file systems copied in at their offsets, GRUB's BIOS code into the MBR and
+initrd), size the disk, make GRUB's images inside the root, make the file
+systems (an ext* root straight into the sparse disk file after sfdisk wrote
+its table, `mke2fs -E offset=`; btrfs from the directory and xfs through a
+namespaced loop mount as files; FAT with mtools), then assemble: the
+partition files copied in at their offsets, GRUB's BIOS code into the MBR and
 the BIOS boot partition. The image is written under a temporary name next
 to its final path and renamed when it is complete.
 """
