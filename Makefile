@@ -12,7 +12,7 @@ HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl 
 	xorriso squashfs-tools zstd xz-utils skopeo umoci podman \
 	rpm zypper dnf createrepo-c
 
-.PHONY: setup host-tools venv image test test-fast lint clean
+.PHONY: setup host-tools venv image test test-fast lint bench clean
 
 setup: host-tools venv
 
@@ -44,6 +44,13 @@ test: setup lint
 # The quick suite: no QEMU boots, no Debian archive.
 test-fast: setup
 	$(BIN)/pytest -q -m "not boot and not network"
+
+# Build times and memory of the default oem image: cold, warm, config.sh-only rebuild
+# (see doc/performance.md). RUNS builds per scenario; medians are printed.
+RUNS ?= 3
+bench: setup
+	mkdir -p build/bench
+	$(BIN)/python bench/run.py --runs $(RUNS) --json build/bench/report.json
 
 lint: setup
 	$(BIN)/ruff check kiwi_like tests

@@ -19,7 +19,11 @@ CHECKSUM_ALGORITHMS = ("sha256", "sha512", "md5")
 COMPRESSIONS = ("xz", "zstd", "gzip", "none")
 # mmdebstrap variants; "custom" installs only the listed packages (no apt in the root).
 BOOTSTRAP_VARIANTS = ("minbase", "essential", "apt", "required", "important", "standard", "custom")
-KNOWN_SECTIONS = {"obs", "apt", "cache", "xz", "container", "checksum", "bundle"}
+KNOWN_SECTIONS = {"obs", "apt", "cache", "xz", "container", "checksum", "bundle", "initrd"}
+# initramfs-tools module selection of disk initrds: the drivers disks need, or Debian's "most".
+INITRD_MODULES = ("disk", "most")
+DEFAULT_ROOT_CACHE_SIZE = 4 << 30
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class RuntimeConfig:
     container_compression: str = "xz"
     checksum_algorithm: str = "sha256"
     bundle_compress: bool = False
+    root_cache_size: int = DEFAULT_ROOT_CACHE_SIZE  # bytes; 0 turns the root cache off
+    initrd_modules: str = "disk"
+    initrd_cache: bool = True
 
 
 def find_config_file(explicit: str | None) -> Path | None:
@@ -84,6 +91,18 @@ def _choice(path: Path, key: str, value: object, allowed: tuple[str, ...]) -> st
     return str(value)
 
 
+def _size(path: Path, key: str, value: object) -> int:
+    """A size in bytes: a number, or a number with K, M, G or T (powers of 1024)."""
+    text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+    unit = text[-1:] if text[-1:] in _SIZE_UNITS and text[-1:] else ""
+    number = text[: len(text) - len(unit)].strip()
+    if isinstance(value, bool) or not number.isdigit():
+        raise ConfigError(
+            f"runtime config {path}: {key} must be a size such as 4G, 500M or 0 (off)"
+        )
+    return int(number) * _SIZE_UNITS[unit]
+
+
 def _from_mapping(path: Path, data: dict[str, Any]) -> RuntimeConfig:
     base = path.resolve().parent
     defaults = RuntimeConfig()
@@ -102,6 +121,7 @@ def _from_mapping(path: Path, data: dict[str, Any]) -> RuntimeConfig:
     container = _section(path, data, "container")
     checksum = _section(path, data, "checksum")
     bundle = _section(path, data, "bundle")
+    initrd = _section(path, data, "initrd")
     xz_options = xz.get("options", defaults.xz_options)
     if isinstance(xz_options, str):
         xz_options = xz_options.split()
@@ -126,4 +146,11 @@ def _from_mapping(path: Path, data: dict[str, Any]) -> RuntimeConfig:
             path, "checksum.algorithm", checksum.get("algorithm", "sha256"), CHECKSUM_ALGORITHMS
         ),
         bundle_compress=_flag(path, "bundle.compress", bundle.get("compress", False)),
+        root_cache_size=_size(
+            path, "cache.root_cache_size", cache.get("root_cache_size", defaults.root_cache_size)
+        ),
+        initrd_cache=_flag(path, "cache.initrd_cache", cache.get("initrd_cache", True)),
+        initrd_modules=_choice(
+            path, "initrd.modules", initrd.get("modules", "disk"), INITRD_MODULES
+        ),
     )

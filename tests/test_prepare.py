@@ -204,6 +204,10 @@ def test_package_metadata(kiwi, description, tmp_path):
 
 def test_second_prepare_downloads_nothing(kiwi, description, tmp_path):
     cache = tmp_path / "cache"
+    # without the root cache, which would skip the package steps altogether
+    (description / "runtime.yml").write_text(
+        "apt:\n  bootstrap_variant: custom\ncache:\n  root_cache_size: 0\n"
+    )
     first = prepare(kiwi, description, tmp_path / "root1", cache)
     assert first.code == 0, first.err
     assert list((cache / "apt/archives").glob("test-app_*.deb"))
@@ -211,6 +215,7 @@ def test_second_prepare_downloads_nothing(kiwi, description, tmp_path):
     assert second.code == 0, second.err
     downloads = [line for line in second.err.splitlines() if "packages downloaded" in line]
     assert downloads and all(": 0 packages downloaded" in line for line in downloads), downloads
+    assert not (cache / "roots").exists()
 
 
 def test_clear_cache(kiwi, description, tmp_path):

@@ -52,6 +52,12 @@ def test_user_config_is_found(monkeypatch, tmp_path):
         ("obs:\n  download_url: [\n", r"kiwi.yml:\d+: invalid YAML"),
         ("bundle:\n  compress: 'false'\n", "bundle.compress must be true or false"),
         ("obs:\n  download_url: x\nxx: 1\n", "unknown section"),
+        ("cache:\n  root_cache_size: lots\n", "cache.root_cache_size must be a size"),
+        ("cache:\n  root_cache_size: -1G\n", "cache.root_cache_size must be a size"),
+        ("cache:\n  root_cache_size: true\n", "cache.root_cache_size must be a size"),
+        ("cache:\n  initrd_cache: 'no'\n", "cache.initrd_cache must be true or false"),
+        ("initrd:\n  modules: dep\n", "initrd.modules must be one of disk, most"),
+        ("initrd: most\n", "'initrd' must be a mapping"),
     ],
 )
 def test_bad_config(tmp_path, text, message):
@@ -64,3 +70,24 @@ def test_bad_config(tmp_path, text, message):
 def test_missing_explicit_config(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_runtime_config(str(tmp_path / "nope.yml"))
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [("0", 0), ("1048576", 1 << 20), ("500M", 500 << 20), ("4G", 4 << 30), ("2GiB", 2 << 30),
+     ("1t", 1 << 40), ("64k", 64 << 10)],
+)  # fmt: skip
+def test_root_cache_size(tmp_path, value, size):
+    config_file = tmp_path / "kiwi.yml"
+    config_file.write_text(f"cache:\n  root_cache_size: {value}\n")
+    assert load_runtime_config(str(config_file)).root_cache_size == size
+
+
+def test_cache_and_initrd_defaults_and_values(tmp_path):
+    assert RuntimeConfig().root_cache_size == 4 << 30
+    assert RuntimeConfig().initrd_cache is True
+    assert RuntimeConfig().initrd_modules == "disk"
+    config_file = tmp_path / "kiwi.yml"
+    config_file.write_text("cache:\n  initrd_cache: false\ninitrd:\n  modules: most\n")
+    config = load_runtime_config(str(config_file))
+    assert (config.initrd_cache, config.initrd_modules) == (False, "most")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiwi_like import timing
 from kiwi_like.create import formats
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.result import Results
@@ -18,7 +19,8 @@ def create(
 
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
-    disk = build_disk(build, root, raw, scratch)
+    initrd_cache = config.shared_cache_dir if config.initrd_cache else None
+    disk = build_disk(build, root, raw, scratch, config.initrd_modules, initrd_cache)
     if build.build_type.flag("installiso"):
         install_name = f"{build.result_basename}.install.iso"
         build_install_iso(build, root, disk, results.stage(install_name), scratch)
@@ -30,16 +32,19 @@ def create(
     disk_format = build.build_type.format
     if disk_format:
         name = formats.format_filename(build, disk_format)
-        if disk_format == "vagrant":
-            formats.vagrant_box(raw, results.stage(name), scratch)
-        else:
-            formats.convert(raw, disk_format, results.stage(name))
-        results.publish_image("disk_format_image", name, config.checksum_algorithm)
+        with timing.step(f"{disk_format} conversion", "compression"):
+            if disk_format == "vagrant":
+                formats.vagrant_box(raw, results.stage(name), scratch)
+            else:
+                formats.convert(raw, disk_format, results.stage(name))
+        with timing.step("checksum", "results"):
+            results.publish_image("disk_format_image", name, config.checksum_algorithm)
     # With a format, that file is what a build service ships; the raw stays for dd.
-    results.publish_image(
-        "disk_image",
-        raw_name,
-        config.checksum_algorithm,
-        compress=True,
-        use_for_bundle=not disk_format,
-    )
+    with timing.step("checksum", "results"):
+        results.publish_image(
+            "disk_image",
+            raw_name,
+            config.checksum_algorithm,
+            compress=True,
+            use_for_bundle=not disk_format,
+        )

@@ -6,9 +6,11 @@ results' staging area and publishes finished files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from kiwi_like import timing
 from kiwi_like.create import oem
 from kiwi_like.create.container import builder as container
 from kiwi_like.create.iso import live
@@ -19,6 +21,7 @@ from kiwi_like.installer import package_manager_for
 from kiwi_like.log import log
 from kiwi_like.prepare import scripts
 from kiwi_like.prepare.metadata import write_package_metadata
+from kiwi_like.prepare.pipeline import load_prepare_metrics
 from kiwi_like.result import Results, collecting_results
 from kiwi_like.runtime_config import RuntimeConfig
 from kiwi_like.scratch import scratch_directory
@@ -55,7 +58,14 @@ def create_image(
     create = builder_for(build)
     root = root.resolve()
     target_dir = target_dir.resolve()
-    with collecting_results(target_dir) as results, scratch_directory(temp_dir) as scratch:
+    if cache_dir is not None:
+        config = dataclasses.replace(config, shared_cache_dir=cache_dir)
+    recorder = timing.Recorder()
+    with (
+        collecting_results(target_dir) as results,
+        scratch_directory(temp_dir) as scratch,
+        timing.recording(recorder),
+    ):
         results.build = {
             "name": build.name,
             "version": build.version,
@@ -66,14 +76,22 @@ def create_image(
         }
         log.info("Create: %s image from %s", build.build_type.image, root)
         # kiwi's images.sh: the last changes to the root before any image type is made
-        with scripts.script_environment(root, build):
+        with timing.step("images.sh", "config"), scripts.script_environment(root, build):
             scripts.run_script(root, build, "images.sh")
         create(build, root, results, scratch, config)
-        manager = package_manager_for(
-            build, root, cache_dir or config.shared_cache_dir, scratch, config
-        )
+        manager = package_manager_for(build, root, config.shared_cache_dir, scratch, config)
         basename = build.result_basename
-        write_package_metadata(manager, results.staging, basename)
+        with timing.step("package metadata", "results"):
+            write_package_metadata(manager, results.staging, basename)
         results.publish("image_packages", f"{basename}.packages", shasum=False)
         results.publish("image_verified", f"{basename}.verified", shasum=False)
+        results.metrics = {
+            "prepare": load_prepare_metrics(root),
+            "create": {"steps": recorder.as_json()},
+            "memory": timing.memory_summary(),
+        }
+        log.info(
+            "Create: %s",
+            ", ".join(f"{s.name} {s.seconds:.1f}s" for s in recorder.steps if s.seconds >= 0.5),
+        )
         return results.write_result_file()

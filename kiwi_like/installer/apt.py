@@ -7,6 +7,7 @@ or containers) are served from the host with apt's `Dir=` options instead:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from collections.abc import Sequence
@@ -47,7 +48,13 @@ APT_OPTIONS = (
     "-o", "Acquire::Retries=3",
     "-o", "Dpkg::Options::=--force-confdef",
     "-o", "Dpkg::Options::=--force-confold",
+    # Speed: no fsync per unpacked file (a build that crashes is thrown away anyway;
+    # the disk is written from the finished tree) and no translation downloads.
+    "-o", "Dpkg::Options::=--force-unsafe-io",
+    "-o", "Acquire::Languages=none",
 )  # fmt: skip
+# The same for mmdebstrap's own dpkg runs, for the bootstrap only (not left in the image).
+UNSAFE_IO_CFG = "etc/dpkg/dpkg.cfg.d/kiwi-like-unsafe-io"
 _STATUS = re.compile(r"^(pm|dl)status:([^:]*):([\d.]+):(.*)$")
 _PLAN = re.compile(r"^(\d+) upgraded, (\d+) newly installed, (\d+) to remove")
 _NOT_FOUND = re.compile(
@@ -357,11 +364,71 @@ class AptPackageManager(PackageManager):
             )
         return error
 
-    def _count_downloads(self, before: set[str]) -> None:
+    def _count_downloads(self, before: set[str], installed: int) -> None:
         after = {p.name for p in self.archives.glob("*.deb")}
         new = len(after - before)
-        self.cache_stats = CacheStats(downloads=self.cache_stats.downloads + new)
-        log.info("package cache %s: %d packages downloaded", self.archives, new)
+        self.cache_stats = self.cache_stats.add(new, installed)
+        log.info(
+            "package cache %s: %d packages downloaded, %d reused",
+            self.archives,
+            new,
+            max(0, installed - new),
+        )
+
+    def _installed_count(self) -> int:
+        status = self.root / "var/lib/dpkg/status"
+        if not status.is_file():
+            return 0
+        return sum(
+            1
+            for line in status.read_text(errors="replace").splitlines()
+            if line == "Status: install ok installed"
+        )
+
+    # -- the root cache -----------------------------------------------------------------
+
+    def metadata_fingerprint(self) -> dict[str, str] | None:
+        """sha256 of each repository's InRelease (or Release) file and of its keyring."""
+        fingerprint: dict[str, str] = {}
+        for repo in self.repos:
+            data = self._release_file(repo)
+            if data is None:
+                log.info("Root cache: no Release file for repository %s, not caching", repo.alias)
+                return None
+            fingerprint[repo.alias] = hashlib.sha256(data).hexdigest()
+            if repo.keyring is not None:
+                key = hashlib.sha256(repo.keyring.read_bytes()).hexdigest()
+                fingerprint[repo.alias + ":key"] = key
+        return fingerprint
+
+    def _release_file(self, repo: AptRepo) -> bytes | None:
+        directory = repo.suite if repo.suite == "./" else f"dists/{repo.suite}/"
+        for name in ("InRelease", "Release"):
+            if repo.local_dir is not None:
+                path = repo.local_dir / directory / name
+                if path.is_file():
+                    return path.read_bytes()
+                continue
+            url = f"{repo.repository.source.rstrip('/')}/{directory.removeprefix('./')}{name}"
+            try:
+                response = requests.get(url, timeout=30, auth=self._auth(repo))
+            except requests.RequestException:
+                return None
+            if response.status_code == 200:
+                return response.content
+        return None
+
+    @staticmethod
+    def _auth(repo: AptRepo) -> tuple[str, str] | None:
+        username, password = repo.repository.username, repo.repository.password
+        return (username, password) if username and password else None
+
+    def private_files(self) -> tuple[str, ...]:
+        return (BUILD_AUTH,)
+
+    def restored(self) -> None:
+        """Build sources name this build's keyrings (in its scratch directory): write anew."""
+        self._write_build_sources()
 
     # -- the interface ----------------------------------------------------------------
 
@@ -375,10 +442,16 @@ class AptPackageManager(PackageManager):
             f"--mode={'chrootless' if self.variant == 'custom' else 'root'}",
             f"--variant={self.variant}",
             "--skip=essential/unlink",
+            # The package lists stay for the image packages' `apt-get update` (it then
+            # only checks them); the package manager cleanup step removes them.
+            "--skip=cleanup/apt/lists",
             "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
             f"--setup-hook=sync-in {archives} /var/cache/apt/archives/",
             f"--customize-hook=sync-out /var/cache/apt/archives {archives}",
             "--aptopt=Acquire::Retries \"3\"",
+            "--setup-hook=mkdir -p \"$1\"/etc/dpkg/dpkg.cfg.d && "
+            f'echo force-unsafe-io > "$1"/{UNSAFE_IO_CFG}',
+            f'--customize-hook=rm -f "$1"/{UNSAFE_IO_CFG}',
             f"--architectures={_deb_arch(self.build.arch)}",
         ]  # fmt: skip
         if packages:
@@ -397,7 +470,7 @@ class AptPackageManager(PackageManager):
             raise self._explain(error) from None
         finally:
             self.progress.finish()
-        self._count_downloads(before)
+        self._count_downloads(before, self._installed_count())
         self._forget_host_files()
         self._write_build_sources()
 
@@ -417,9 +490,10 @@ class AptPackageManager(PackageManager):
         if not packages:
             return
         before = {p.name for p in self.archives.glob("*.deb")}
+        installed_before = self._installed_count()
         self._apt("update")
         self._apt("install", "--no-install-recommends", *packages, progress=True)
-        self._count_downloads(before)
+        self._count_downloads(before, self._installed_count() - installed_before)
 
     def update(self) -> None:
         self._apt("update")

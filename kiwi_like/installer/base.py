@@ -38,7 +38,13 @@ class InstalledPackage:
 
 @dataclass(frozen=True)
 class CacheStats:
+    """Packages fetched from the repositories vs taken from the shared package cache."""
+
     downloads: int = 0
+    reused: int = 0
+
+    def add(self, downloads: int, installed: int) -> CacheStats:
+        return CacheStats(self.downloads + downloads, self.reused + max(0, installed - downloads))
 
 
 class PackageManager(ABC):
@@ -55,6 +61,21 @@ class PackageManager(ABC):
         self.cache_dir = cache_dir
         self.progress = progress
         self.cache_stats = CacheStats()
+
+    def metadata_fingerprint(self) -> dict[str, str] | None:
+        """The state of every repository's metadata and keys, for the root cache.
+
+        None: this adapter cannot tell, so its roots are not cached.
+        """
+        return None
+
+    def private_files(self) -> tuple[str, ...]:
+        """Root-relative files with secrets (credentials) the root cache must not keep."""
+        return ()
+
+    def restored(self) -> None:
+        """The root was just copied from the root cache: redo per-build state in it."""
+        return None
 
     @abstractmethod
     def bootstrap(self, packages: Sequence[str]) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from kiwi_like import timing
 from kiwi_like.chroot import build_time_files
 from kiwi_like.create.container.base import import_base
+from kiwi_like.create.disk.initrdcache import InitrdCache
 from kiwi_like.create.requirements import required_packages
 from kiwi_like.description import BuildOptions, ResolvedBuild
 from kiwi_like.description.uri import redact
@@ -19,8 +20,10 @@ from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer import PackageManager, package_manager_for, rpm
 from kiwi_like.log import log
 from kiwi_like.prepare import overlay, scripts, settings, users
+from kiwi_like.prepare.rootcache import RootCache, RootCacheInfo, cache_key
 from kiwi_like.runtime_config import RuntimeConfig
 from kiwi_like.scratch import scratch_directory
+from kiwi_like.timing import StepTiming
 
 STATE_FILE = "image/kiwi-like.json"
 
@@ -32,12 +35,6 @@ class PrepareOptions:
     clear_cache: bool = False
     shared_cache_dir: Path | None = None
     temp_dir: Path | None = None
-
-
-@dataclass(frozen=True)
-class StepTiming:
-    name: str
-    seconds: float
 
 
 def setup_root(root: Path, allow_existing: bool) -> bool:
@@ -58,19 +55,39 @@ def clear_cache(cache_dir: Path) -> None:
         if (cache_dir / name).exists():
             log.info("Clearing package cache %s", cache_dir / name)
             shutil.rmtree(cache_dir / name)
+    RootCache(cache_dir, 1).clear()
+    InitrdCache(cache_dir).clear()
+
+
+STEP_STAGES = {
+    "bootstrap": "bootstrap",
+    "base image": "bootstrap",
+    "bootstrap packages": "bootstrap",
+    "post_bootstrap.sh": "packages",
+    "image packages": "packages",
+    "root cache restore": "packages",
+    "root cache store": "packages",
+}
 
 
 class _Steps:
     """Runs named steps with one log line each and records how long they took."""
 
     def __init__(self) -> None:
-        self.timings: list[StepTiming] = []
+        self.recorder = timing.Recorder()
+
+    @property
+    def timings(self) -> list[StepTiming]:
+        return self.recorder.steps
 
     def __call__(self, name: str, action: Callable[[], object]) -> None:
         log.info("Prepare: %s", name)
-        started = time.monotonic()
-        action()
-        self.timings.append(StepTiming(name, time.monotonic() - started))
+        with self.recorder.step(name, STEP_STAGES.get(name, "config")):
+            action()
+
+    def skipped(self, name: str) -> None:
+        log.info("Prepare: %s (reused from the root cache)", name)
+        self.recorder.skipped(name, STEP_STAGES.get(name, "config"))
 
 
 def prepare_root(
@@ -85,31 +102,75 @@ def prepare_root(
     if options.clear_cache:
         clear_cache(cache_dir)
     step = _Steps()
+    root_cache = RootCache(cache_dir, config.root_cache_size)
     with scratch_directory(options.temp_dir) as scratch:
         manager = package_manager_for(build, root, cache_dir, scratch, config)
+        image_packages, collections = _image_packages(build, manager)
         derived_from = build.build_type.get("derived_from")
-        if bootstrapped:
-            log.info("Prepare: reusing the existing root %s", root)
-        elif derived_from:
-            # The base image is the bootstrap; bootstrap packages are installed on top.
-            directory = build.description.directory
-            step("base image", lambda: import_base(derived_from, directory, root, scratch))
-            step("bootstrap packages", lambda: manager.install(build.packages.bootstrap))
+        key = None
+        if root_cache.enabled and not bootstrapped and not derived_from:
+            key = cache_key(
+                build, manager, image_packages, collections, config.apt_bootstrap_variant
+            )
+        cached = RootCacheInfo(key, hit=False, reason="" if key else "not cacheable")
+        restored: list[bool] = []
+        if key:
+            step("root cache restore", lambda: restored.append(root_cache.restore(key, root)))
+        if restored and restored[0]:
+            for name in ("bootstrap", "post_bootstrap.sh", "image packages"):
+                step.skipped(name)
+            manager.restored()
+            cached = RootCacheInfo(key, hit=True)
         else:
-            step("bootstrap", lambda: manager.bootstrap(build.packages.bootstrap))
+            if bootstrapped:
+                log.info("Prepare: reusing the existing root %s", root)
+            elif derived_from:
+                # The base image is the bootstrap; bootstrap packages are installed on top.
+                directory = build.description.directory
+                step("base image", lambda: import_base(derived_from, directory, root, scratch))
+                step("bootstrap packages", lambda: manager.install(build.packages.bootstrap))
+            else:
+                step("bootstrap", lambda: manager.bootstrap(build.packages.bootstrap))
+            with build_time_files(root), scripts.script_environment(root, build):
+                step(
+                    "post_bootstrap.sh",
+                    lambda: scripts.run_script(root, build, "post_bootstrap.sh"),
+                )
+                step("image packages", lambda: manager.install(image_packages, collections))
+            if key:
+                stored: list[bool] = []
+                step(
+                    "root cache store",
+                    lambda: stored.append(root_cache.store(key, root, manager.private_files())),
+                )
+                cached = RootCacheInfo(key, hit=False, stored=stored[0])
         with build_time_files(root), scripts.script_environment(root, build):
             _customize(build, root, scratch, manager, step)
-    save_state(root, build, build_options)
+        stats = manager.cache_stats
+    metrics = {
+        "steps": step.recorder.as_json(),
+        "root_cache": asdict(cached),
+        "package_cache": asdict(stats),
+    }
+    save_state(root, build, build_options, metrics)
     summary = ", ".join(f"{t.name} {t.seconds:.1f}s" for t in step.timings if t.seconds >= 0.5)
     log.info("Prepared image root %s (%s)", root, summary)
+    log.info(
+        "Root cache: %s; package cache: %d downloaded, %d reused",
+        "hit"
+        if cached.hit
+        else ("miss, stored" if cached.stored else f"miss {cached.reason}".strip()),
+        stats.downloads,
+        stats.reused,
+    )
     return step.timings
 
 
-def _customize(
-    build: ResolvedBuild, root: Path, scratch: Path, manager: PackageManager, step: _Steps
-) -> None:
+def _image_packages(
+    build: ResolvedBuild, manager: PackageManager
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The image packages to install (with what the type needs) and the collections."""
     packages = build.packages
-    step("post_bootstrap.sh", lambda: scripts.run_script(root, build, "post_bootstrap.sh"))
     collections = packages.collections if manager.supports_collections else ()
     skipped = packages.products + (() if collections else packages.collections)
     if skipped:
@@ -121,12 +182,18 @@ def _customize(
     needed = [p for p in required_packages(build) if p not in packages.image]
     if needed:
         log.info("Adding packages the %s type needs: %s", build.build_type.image, " ".join(needed))
-    step("image packages", lambda: manager.install((*packages.image, *needed), collections))
+    return (*packages.image, *needed), tuple(collections)
+
+
+def _customize(
+    build: ResolvedBuild, root: Path, scratch: Path, manager: PackageManager, step: _Steps
+) -> None:
+    packages = build.packages
     step("hostname", lambda: settings.setup_hostname(root, settings.hostname_for(build)))
     step("archives", lambda: overlay.unpack_archives(build, root, scratch))
     step("overlay files", lambda: overlay.apply_overlays(build, root, scratch))
     step("users and groups", lambda: users.setup_users(root, build.users))
-    # After the users: <file owner="..."> may name one of them.
+    # After the users: <file> owner="..." may name one of them.
     step("<file> elements", lambda: overlay.copy_files(build, root))
     step("locale, keytable, timezone", lambda: settings.apply_settings(build, root))
     step("config.sh", lambda: scripts.run_script(root, build, "config.sh"))
@@ -137,7 +204,12 @@ def _customize(
     step("machine id", lambda: settings.reset_machine_id(root))
 
 
-def save_state(root: Path, build: ResolvedBuild, build_options: BuildOptions) -> None:
+def save_state(
+    root: Path,
+    build: ResolvedBuild,
+    build_options: BuildOptions,
+    metrics: dict[str, Any] | None = None,
+) -> None:
     """What `system create` and `system update` need to load the same build again.
 
     The file stays in the root, so repository credentials are left out of it.
@@ -148,9 +220,21 @@ def save_state(root: Path, build: ResolvedBuild, build_options: BuildOptions) ->
     options["set_repo"] = redact(options["set_repo"]) if options["set_repo"] else None
     options["add_repos"] = [redact(repo) for repo in options["add_repos"]]
     state = {"description": str(build.description.file), "options": options}
+    if metrics is not None:
+        state["prepare"] = metrics
     path = root / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2) + "\n")
+
+
+def load_prepare_metrics(root: Path) -> dict[str, Any]:
+    """What the prepare of this root recorded (steps, caches), for the result file."""
+    try:
+        state = json.loads((root / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    metrics = state.get("prepare") if isinstance(state, dict) else None
+    return metrics if isinstance(metrics, dict) else {}
 
 
 def load_state(root: Path) -> tuple[Path, BuildOptions]:

@@ -8,7 +8,6 @@ sees it knows every file it names is whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kiwi_like import leftovers
+from kiwi_like.digest import file_digest as file_digest  # re-exported
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 
@@ -44,6 +44,7 @@ class Results:
     staging: Path
     files: list[ResultFile] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # step timings, caches, memory
 
     def stage(self, name: str) -> Path:
         """Where a builder writes a file that will be published as `name`."""
@@ -83,6 +84,8 @@ class Results:
             "build": self.build,
             "results": {f.kind + ":" + f.filename: asdict(f) for f in self.files},
         }
+        if self.metrics:
+            data["metrics"] = self.metrics
         staged = self.stage(RESULT_FILE)
         staged.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         final = self.target_dir / RESULT_FILE
@@ -102,14 +105,6 @@ def collecting_results(target_dir: Path) -> Iterator[Results]:
         yield Results(target_dir=target_dir, staging=staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(4 * 1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_results(target_dir: Path) -> tuple[dict[str, Any], list[ResultFile]]:

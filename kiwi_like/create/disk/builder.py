@@ -1,10 +1,11 @@
 """Building a bootable disk image from a prepared root, without loop devices.
 
 Order: check the image, configure the root (fstab, GRUB files, oem-resize,
-initrd), size the disk, make every file system as a file (ext*/btrfs from
-the directory, xfs through a namespaced loop mount, FAT with mtools), make
-GRUB's images inside the root, then assemble: sfdisk on a sparse file, the
-file systems copied in at their offsets, GRUB's BIOS code into the MBR and
+initrd), size the disk, make GRUB's images inside the root, make the file
+systems (an ext* root straight into the sparse disk file after sfdisk wrote
+its table, `mke2fs -E offset=`; btrfs from the directory and xfs through a
+namespaced loop mount as files; FAT with mtools), then assemble: the
+partition files copied in at their offsets, GRUB's BIOS code into the MBR and
 the BIOS boot partition. The image is written under a temporary name next
 to its final path and renamed when it is complete.
 """
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kiwi_like import timing
 from kiwi_like.create.disk import filesystems, grub, table
 from kiwi_like.create.disk.configure import configure_root
 from kiwi_like.create.disk.esp import make_esp
@@ -119,6 +121,7 @@ def _make_root_file(
             with (
                 parked(root, excluded_paths(root, settings.efi), work / "parked"),
                 step(f"creating the {settings.filesystem} root file system"),
+                timing.step("root file system", "filesystem"),
             ):
                 filesystems.make_root_filesystem(layout.root, root, output, work, create_options)
             return layout, output
@@ -130,12 +133,40 @@ def _make_root_file(
     raise AssertionError("unreachable")
 
 
-def _assemble(
-    image: Path, layout: DiskLayout, files: dict[int, Path], boot: grub.BootImages
-) -> dict[str, object]:
-    log.info("Assembling the %s disk (%d MiB)", layout.table, layout.size // MIB)
+def _make_root_in_place(
+    root: Path,
+    settings: DiskSettings,
+    layout: DiskLayout,
+    create_options: str,
+    image: Path,
+    work: Path,
+) -> None:
+    """The disk image file with its partition table and the ext* root file system in it."""
     filesystems.sized_file(image, layout.size)
     table.write_table(image, layout)
+    with (
+        parked(root, excluded_paths(root, settings.efi), work / "parked"),
+        step(f"creating the {settings.filesystem} root file system"),
+        timing.step("root file system", "filesystem"),
+    ):
+        filesystems.make_root_filesystem_in_place(layout.root, root, image, create_options)
+
+
+def _assemble(
+    image: Path,
+    layout: DiskLayout,
+    files: dict[int, Path],
+    boot: grub.BootImages,
+    prepared: bool = False,
+) -> dict[str, object]:
+    """Put the partitions' files and GRUB's BIOS code into the disk image.
+
+    `prepared`: the image already has its partition table (and its root file system).
+    """
+    log.info("Assembling the %s disk (%d MiB)", layout.table, layout.size // MIB)
+    if not prepared:
+        filesystems.sized_file(image, layout.size)
+        table.write_table(image, layout)
     for partition in layout.partitions:
         content = files.get(partition.number)
         if content is not None:
@@ -145,8 +176,19 @@ def _assemble(
     return table.read_table(image)
 
 
-def build_disk(build: ResolvedBuild, root: Path, image: Path, scratch: Path) -> DiskResult:
-    """Build the raw disk image `image` for the selected type from the prepared `root`."""
+def build_disk(
+    build: ResolvedBuild,
+    root: Path,
+    image: Path,
+    scratch: Path,
+    initrd_modules: str = "disk",
+    cache_dir: Path | None = None,
+) -> DiskResult:
+    """Build the raw disk image `image` for the selected type from the prepared `root`.
+
+    `initrd_modules`: "disk" (the drivers a disk boots from) or "most" (initramfs-tools').
+    `cache_dir`: the shared cache whose initrd cache to use (None: always generate).
+    """
     root = root.absolute()
     image = image.absolute()
     settings = disk_settings(build)
@@ -155,27 +197,37 @@ def build_disk(build: ResolvedBuild, root: Path, image: Path, scratch: Path) -> 
     attributes = build.build_type
     with step("configuring the root for the disk"):
         mount_options = attributes.get("fsmountoptions") or "defaults"
-        configure_root(root, settings, ids, kernel, mount_options)
-    run_disk_hooks(build, root)
+        configure_root(root, settings, ids, kernel, mount_options, initrd_modules, cache_dir)
+    with timing.step("disk hooks", "config"):
+        run_disk_hooks(build, root)
     root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))
     plan_layout(settings, ids, root_min)  # a too small <size> fails before the slow steps
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-disk-") as name:
         work = Path(name)
-        with step("making the GRUB images"):
+        with step("making the GRUB images"), timing.step("GRUB images", "bootloader"):
             boot = grub.make_boot_images(
                 root, grub_firmwares(settings), early_config(ids.root_uuid), work
             )
-        layout, root_file = _make_root_file(
-            root, settings, ids, root_min, attributes.get("fscreateoptions") or "", work
-        )
-        log.info(
-            "Disk layout: %s",
-            ", ".join(f"{p.name} {p.size // MIB} MiB" for p in layout.partitions),
-        )
-        files = _make_partition_files(root, layout, boot, work)
-        files[layout.root.number] = root_file
-        with partial_file(image) as partial, step("assembling the disk image"):
-            written = _assemble(partial, layout, files, boot)
-            result = describe(image, layout, written, settings.firmware, kernel.version)
+        create_options = attributes.get("fscreateoptions") or ""
+        in_place = filesystems.can_make_in_place(settings.filesystem, create_options)
+        with partial_file(image) as partial:
+            if in_place:
+                layout = plan_layout(settings, ids, root_min)
+                _make_root_in_place(root, settings, layout, create_options, partial, work)
+                files: dict[int, Path] = {}
+            else:
+                layout, root_file = _make_root_file(
+                    root, settings, ids, root_min, create_options, work
+                )
+                files = {layout.root.number: root_file}
+            log.info(
+                "Disk layout: %s",
+                ", ".join(f"{p.name} {p.size // MIB} MiB" for p in layout.partitions),
+            )
+            with timing.step("other partitions", "filesystem"):
+                files.update(_make_partition_files(root, layout, boot, work))
+            with step("assembling the disk image"), timing.step("disk assembly", "bootloader"):
+                written = _assemble(partial, layout, files, boot, prepared=in_place)
+                result = describe(image, layout, written, settings.firmware, kernel.version)
     log.info("Disk image %s: %d MiB, root %s", image.name, layout.size // MIB, ids.root_uuid)
     return result

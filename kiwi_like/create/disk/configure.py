@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiwi_like import timing
 from kiwi_like.create.disk import resize
 from kiwi_like.create.disk.fstab import write_fstab
 from kiwi_like.create.disk.grubcfg import install_grub_modules, write_grub_cfg
@@ -18,7 +19,13 @@ from kiwi_like.rootfs import resolve_in_root
 
 
 def configure_root(
-    root: Path, settings: DiskSettings, ids: Identities, kernel: Kernel, mount_options: str
+    root: Path,
+    settings: DiskSettings,
+    ids: Identities,
+    kernel: Kernel,
+    mount_options: str,
+    initrd_modules: str = "disk",
+    cache_dir: Path | None = None,
 ) -> None:
     log.info("Configuring the root for the disk (root file system UUID %s)", ids.root_uuid)
     if settings.efi:
@@ -30,4 +37,5 @@ def configure_root(
         resize.install_resize(root)
     else:
         resize.remove_resize(root)
-    generate_initrd(root, settings, kernel)
+    with timing.step("initrd", "initrd"):
+        generate_initrd(root, settings, kernel, initrd_modules, cache_dir)

@@ -86,6 +86,32 @@ def make_root_filesystem(
         raise RootTooSmall(actual, partition.size)
 
 
+IN_PLACE = ("ext2", "ext3", "ext4")
+
+
+def can_make_in_place(filesystem: str, create_options: str) -> bool:
+    """Whether mke2fs can fill the file system straight into the disk image.
+
+    Not with an -E of the type's own: mke2fs keeps only the last -E it is given.
+    """
+    return filesystem in IN_PLACE and "-E" not in shlex.split(create_options)
+
+
+def make_root_filesystem_in_place(
+    partition: PlannedPartition, tree: Path, image: Path, create_options: str = ""
+) -> None:
+    """An ext2/3/4 root file system filled from `tree`, written into the disk image file
+    at the partition's offset (`mke2fs -E offset=`): no partition file, no copy."""
+    fs = partition.filesystem
+    assert fs in IN_PLACE and partition.uuid is not None and partition.label is not None
+    log.info("Creating the %s root file system (%d MiB) in the disk", fs, partition.size >> 20)
+    runner.run(
+        ["mke2fs", "-q", "-F", "-t", fs, "-U", partition.uuid, "-L", partition.label,
+         "-E", f"offset={partition.start}", *shlex.split(create_options), "-d", tree, image,
+         f"{partition.size // 1024}k"]
+    )  # fmt: skip
+
+
 def make_swap(partition: PlannedPartition, output: Path) -> None:
     assert partition.uuid is not None and partition.label is not None
     sized_file(output, partition.size)

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""`make bench`: how long the default Debian oem image takes to build, and how much memory.
+
+Scenarios, in this order, each run --runs times (medians are reported):
+
+  cold           empty caches: every package is downloaded
+  warm-packages  package cache filled, root and initrd caches emptied
+  warm           every cache filled (nothing changed since the last build)
+  rebuild        only config.sh changed (a copy of the description with one line appended)
+
+Wall time is measured here; the per-stage times and memory come from the
+build's kiwi.result.json ("metrics"): steps grouped into the stages bootstrap,
+packages, config, initrd, filesystem, bootloader, compression and results,
+and peak resident memory (ru_maxrss) of the builder process itself vs the
+largest program it ran. The load of the machine (/proc/loadavg) is recorded
+before and after every build, because these figures mean little without it.
+
+Each run uses a fresh cache directory below --work (never the shared cache),
+so "cold" is really cold; the results and caches are removed afterwards
+unless --keep is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+STAGES = (
+    "bootstrap",
+    "packages",
+    "config",
+    "initrd",
+    "filesystem",
+    "bootloader",
+    "compression",
+    "results",
+)
+SCENARIOS = ("cold", "warm-packages", "warm", "rebuild")
+REBUILD_LINE = 'echo "bench rebuild $(date +%s)" >> /var/lib/jeos/build-id\n'
+
+
+def stage_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """Seconds and memory high-water mark per stage, from a kiwi.result.json's metrics."""
+    metrics = result.get("metrics", {})
+    steps = [
+        *metrics.get("prepare", {}).get("steps", []),
+        *metrics.get("create", {}).get("steps", []),
+    ]
+    seconds = dict.fromkeys(STAGES, 0.0)
+    memory = dict.fromkeys(STAGES, 0)
+    for step in steps:
+        stage = step.get("stage", "config")
+        seconds[stage] = seconds.get(stage, 0.0) + float(step.get("seconds", 0.0))
+        high = max(int(step.get("rss_self_kib", 0)), int(step.get("rss_children_kib", 0)))
+        memory[stage] = max(memory.get(stage, 0), high)
+    prepare = metrics.get("prepare", {})
+    return {
+        "stages": seconds,
+        "stage_rss_kib": memory,
+        "builder_peak_rss_kib": metrics.get("memory", {}).get("builder_peak_rss_kib", 0),
+        "children_peak_rss_kib": metrics.get("memory", {}).get("children_peak_rss_kib", 0),
+        "root_cache_hit": bool(prepare.get("root_cache", {}).get("hit")),
+        "package_cache": prepare.get("package_cache", {}),
+        "skipped": [s["name"] for s in steps if s.get("skipped")],
+    }
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The medians of several runs of one scenario (memory: the maximum)."""
+    return {
+        "wall_seconds": statistics.median(r["wall_seconds"] for r in runs),
+        "stages": {
+            stage: statistics.median(r["stages"].get(stage, 0.0) for r in runs) for stage in STAGES
+        },
+        "stage_rss_kib": {
+            stage: max(r["stage_rss_kib"].get(stage, 0) for r in runs) for stage in STAGES
+        },
+        "builder_peak_rss_kib": max(r["builder_peak_rss_kib"] for r in runs),
+        "children_peak_rss_kib": max(r["children_peak_rss_kib"] for r in runs),
+        "runs": len(runs),
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """Stages as rows, scenarios as columns: median seconds, then memory."""
+    scenarios = [name for name in SCENARIOS if name in report["scenarios"]]
+    medians = {name: report["scenarios"][name]["median"] for name in scenarios}
+    width = max(12, *(len(name) + 2 for name in scenarios))
+    header = "stage".ljust(14) + "".join(name.rjust(width) for name in scenarios)
+    lines = [header, "-" * len(header)]
+    for stage in STAGES:
+        cells = "".join(f"{medians[n]['stages'][stage]:.1f} s".rjust(width) for n in scenarios)
+        lines.append(stage.ljust(14) + cells)
+    lines.append("-" * len(header))
+    lines.append(
+        "total (wall)".ljust(14)
+        + "".join(f"{medians[n]['wall_seconds']:.1f} s".rjust(width) for n in scenarios)
+    )
+    for label, key in (
+        ("builder RSS", "builder_peak_rss_kib"),
+        ("children RSS", "children_peak_rss_kib"),
+    ):
+        lines.append(
+            label.ljust(14)
+            + "".join(f"{medians[n][key] / 1024:.0f} MB".rjust(width) for n in scenarios)
+        )
+    lines.append("")
+    lines.append("memory high-water mark at the end of each stage (builder or child, MB)")
+    for stage in STAGES:
+        cells = "".join(
+            f"{medians[n]['stage_rss_kib'][stage] / 1024:.0f}".rjust(width) for n in scenarios
+        )
+        lines.append(stage.ljust(14) + cells)
+    runs = ", ".join(f"{n}: {medians[n]['runs']}" for n in scenarios)
+    lines.append("")
+    lines.append(f"medians of {runs} run(s); load before: {report['machine']['uptime_before']}")
+    lines.append(f"{' ' * 27}load after:  {report['machine']['uptime_after']}")
+    return "\n".join(lines)
+
+
+def uptime() -> str:
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    return "load average: " + ", ".join(load)
+
+
+def build(
+    kiwi: list[str], description: Path, profile: str, target: Path, cache: Path, log: Path
+) -> dict[str, Any]:
+    """One `system build`; its wall time, its metrics and the load around it."""
+    argv = [
+        *kiwi, "--profile", profile, "--logfile", str(log), "system", "build",
+        "--description", str(description), "--target-dir", str(target),
+        "--shared-cache-dir", str(cache),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # Write back what earlier builds and their clean-up left (with `-o discard` the freed
+    # blocks of a deleted root are discarded at the next journal commit), so that it is
+    # not charged to this build.
+    os.sync()
+    load_before = uptime()
+    started = time.monotonic()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _stderr = process.stderr.read() if process.stderr else b""
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.stderr.write(_stderr.decode(errors="replace")[-3000:])
+        raise SystemExit(f"bench: build failed, see {log}")
+    result = json.loads((target / "kiwi.result.json").read_text())
+    figures = stage_figures(result)
+    figures.update(
+        wall_seconds=wall,
+        tree_peak_rss_kib=usage.ru_maxrss,
+        load_before=load_before,
+        load_after=uptime(),
+    )
+    return figures
+
+
+def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    kiwi = [sys.executable, "-m", "kiwi_like"]
+    work = Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    description = Path(args.description).resolve()
+    wanted = [s for s in args.scenarios.split(",") if s]
+    unknown = set(wanted) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"bench: unknown scenario(s): {', '.join(sorted(unknown))}")
+    report: dict[str, Any] = {
+        "machine": {"uptime_before": uptime(), "cpus": os.cpu_count()},
+        "description": str(description),
+        "profile": args.profile,
+        "scenarios": {name: {"runs": []} for name in SCENARIOS if name in wanted},
+    }
+    for number in range(1, args.runs + 1):
+        run_dir = work / f"run-{number}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        cache = run_dir / "cache"
+        cache.mkdir(parents=True)
+        changed = run_dir / "description"
+        shutil.copytree(description, changed, symlinks=True)
+        with (changed / "config.sh").open("a") as script:
+            script.write(REBUILD_LINE)
+        for name in SCENARIOS:
+            if name not in wanted:
+                continue
+            if name == "warm-packages":
+                for derived in ("roots", "initrd"):
+                    shutil.rmtree(cache / derived, ignore_errors=True)
+            source = changed if name == "rebuild" else description
+            target = run_dir / name
+            print(f"bench: run {number}/{args.runs}: {name} ...", file=sys.stderr, flush=True)
+            figures = build(kiwi, source, args.profile, target, cache, run_dir / f"{name}.log")
+            print(
+                f"bench: run {number}/{args.runs}: {name} {figures['wall_seconds']:.1f} s "
+                f"({figures['load_after']})",
+                file=sys.stderr,
+                flush=True,
+            )
+            report["scenarios"][name]["runs"].append(figures)
+            if not args.keep:
+                shutil.rmtree(target, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    for scenario in report["scenarios"].values():
+        scenario["median"] = median_run(scenario["runs"])
+    report["machine"]["uptime_after"] = uptime()
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario (default 3)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--description", default=str(REPO / "descriptions/debian/bookworm-jeos"))
+    parser.add_argument("--profile", default="oem")
+    parser.add_argument("--work", default=str(REPO / "build/bench"))
+    parser.add_argument("--json", help="also write the report to this file")
+    parser.add_argument("--keep", action="store_true", help="keep results and caches")
+    args = parser.parse_args(argv)
+    report = run_bench(args)
+    text = json.dumps(report, indent=2, sort_keys=True)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    print(format_table(report))
+    print()
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

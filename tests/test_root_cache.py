@@ -1,0 +1,302 @@
+"""The root cache, end to end with a local signed apt repository (offline, seconds).
+
+A second prepare whose packages and repositories did not change copies the root
+cached after the package steps and reruns only the customization; a changed
+package list or repository content misses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from kiwi_like.prepare.pipeline import STATE_FILE
+from kiwi_like.prepare.rootcache import ENTRY, RootCache
+from tests.debrepo import DebPackage, DebRepo, build_repo, busybox_package
+
+DESCRIPTION = """<?xml version="1.0" encoding="utf-8"?>
+<image schemaversion="8.0" name="Cache-Test">
+    <description type="system">
+        <author>tests</author><contact>tests@example.org</contact><specification>root cache</specification>
+    </description>
+    <preferences>
+        <version>1.0.0</version>
+        <packagemanager>apt</packagemanager>
+        <type image="docker"/>
+    </preferences>
+    <repository type="apt-deb" alias="local"{unsigned}>
+        <source path="dir://{repo}">{signing}</source>
+    </repository>
+    <packages type="bootstrap">
+        <package name="test-busybox"/>
+    </packages>
+    <packages type="image">
+        <package name="test-app"/>
+    </packages>
+</image>
+"""
+
+CONFIG_SH = '#!/bin/sh\nset -e\necho "{text}" > /etc/config-sh-ran\n'
+
+
+def packages(version: str = "1.0") -> list[DebPackage]:
+    return [
+        DebPackage("test-base", version=version, files={"/usr/share/test-base/v": version}),
+        DebPackage("test-app", depends=("test-base",), files={"/usr/bin/test-app": "app\n"}),
+        DebPackage("test-extra", files={"/usr/share/test-extra/f": "extra\n"}),
+        busybox_package(),
+    ]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> DebRepo:
+    return build_repo(tmp_path_factory.mktemp("cache-repo") / "repo", packages())
+
+
+def write_description(directory: Path, repo: DebRepo, text: str = "first") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    signing = f'<signing key="file://{repo.key}"/>' if repo.signed else ""
+    unsigned = "" if repo.signed else ' repository_gpgcheck="false"'
+    (directory / "config.xml").write_text(
+        DESCRIPTION.format(repo=repo.path, signing=signing, unsigned=unsigned)
+    )
+    (directory / "config.sh").write_text(CONFIG_SH.format(text=text))
+    (directory / "runtime.yml").write_text("apt:\n  bootstrap_variant: custom\n")
+    return directory
+
+
+def prepare(kiwi, description: Path, root: Path, cache: Path, *extra: str):
+    done = kiwi(
+        "system", "prepare", "--description", str(description), "--root", str(root),
+        "--shared-cache-dir", str(cache), "--config", str(description / "runtime.yml"), *extra,
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    return json.loads((root / STATE_FILE).read_text())["prepare"]
+
+
+def steps(metrics: dict) -> dict[str, dict]:
+    return {step["name"]: step for step in metrics["steps"]}
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path of a tree with its type, mode, owner and content or link target."""
+    tree = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(directory, name)
+            relative = str(path.relative_to(root))
+            if relative == STATE_FILE:
+                continue  # holds this prepare's own metrics
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                content: object = os.readlink(path)
+            elif stat.S_ISREG(info.st_mode):
+                content = path.read_bytes()
+            else:
+                content = None
+            tree[relative] = (stat.S_IFMT(info.st_mode), info.st_mode & 0o7777, info.st_uid,
+                              info.st_gid, content)  # fmt: skip
+    return tree
+
+
+def test_unchanged_packages_reuse_the_cached_root(kiwi, repo, tmp_path):
+    description = write_description(tmp_path / "description", repo)
+    cache = tmp_path / "cache"
+    first = prepare(kiwi, description, tmp_path / "root1", cache)
+    assert first["root_cache"]["hit"] is False and first["root_cache"]["stored"] is True
+    assert not steps(first)["image packages"]["skipped"]
+    assert first["package_cache"]["downloads"] > 0
+    assert len(RootCache(cache, 1).entries()) == 1
+
+    second = prepare(kiwi, description, tmp_path / "root2", cache)
+    assert second["root_cache"] == {**first["root_cache"], "hit": True, "stored": False}
+    for name in ("bootstrap", "image packages"):
+        assert steps(second)[name]["skipped"] is True
+        assert steps(second)[name]["seconds"] == 0
+    assert not steps(second)["config.sh"]["skipped"]
+    assert second["package_cache"] == {"downloads": 0, "reused": 0}
+    assert snapshot(tmp_path / "root2") == snapshot(tmp_path / "root1")
+    # the cached root itself stays as it was stored: no build-time files, no config.sh output
+    cached = RootCache(cache, 1).entries()[0] / "root"
+    assert (cached / "usr/bin/test-app").is_file()
+    assert not (cached / "etc/config-sh-ran").exists()
+    assert not (cached / ".profile").exists()
+
+
+def test_changed_config_sh_reruns_only_the_customization(kiwi, repo, tmp_path):
+    description = write_description(tmp_path / "description", repo, "first")
+    cache = tmp_path / "cache"
+    prepare(kiwi, description, tmp_path / "root1", cache)
+    (description / "config.sh").write_text(CONFIG_SH.format(text="second"))
+    again = prepare(kiwi, description, tmp_path / "root2", cache)
+    assert again["root_cache"]["hit"] is True
+    assert (tmp_path / "root2/etc/config-sh-ran").read_text() == "second\n"
+    assert (tmp_path / "root1/etc/config-sh-ran").read_text() == "first\n"
+
+
+def test_changed_package_list_misses(kiwi, repo, tmp_path):
+    description = write_description(tmp_path / "description", repo)
+    cache = tmp_path / "cache"
+    first = prepare(kiwi, description, tmp_path / "root1", cache)
+    more = prepare(kiwi, description, tmp_path / "root2", cache, "--add-package", "test-extra")
+    assert more["root_cache"]["hit"] is False
+    assert more["root_cache"]["key"] != first["root_cache"]["key"]
+    assert (tmp_path / "root2/usr/share/test-extra/f").is_file()
+    assert len(RootCache(cache, 1).entries()) == 2
+
+
+def test_new_package_version_in_the_repository_misses(kiwi, tmp_path):
+    # unsigned, so that rebuilding it changes the metadata and nothing else (no new key)
+    own = build_repo(tmp_path / "repo", packages("1.0"), sign=False)
+    description = write_description(tmp_path / "description", own)
+    cache = tmp_path / "cache"
+    first = prepare(kiwi, description, tmp_path / "root1", cache)
+    assert (tmp_path / "root1/usr/share/test-base/v").read_text() == "1.0"
+    # the same package names, a new version: only the repository metadata differs
+    for deb in own.path.glob("test-base_*.deb"):
+        deb.unlink()
+    build_repo(tmp_path / "repo", packages("2.0"), sign=False)
+    second = prepare(kiwi, description, tmp_path / "root2", cache)
+    assert second["root_cache"]["hit"] is False
+    assert second["root_cache"]["key"] != first["root_cache"]["key"]
+    assert (tmp_path / "root2/usr/share/test-base/v").read_text() == "2.0"
+
+
+def test_clear_cache_empties_the_root_cache(kiwi, repo, tmp_path):
+    description = write_description(tmp_path / "description", repo)
+    cache = tmp_path / "cache"
+    prepare(kiwi, description, tmp_path / "root1", cache)
+    old = RootCache(cache, 1).entries()
+    marker = old[0] / "stale-marker"
+    marker.write_text("from before the clear\n")
+    cleared = prepare(kiwi, description, tmp_path / "root2", cache, "--clear-cache")
+    assert cleared["root_cache"]["hit"] is False and cleared["root_cache"]["stored"] is True
+    assert not marker.exists()
+    assert len(RootCache(cache, 1).entries()) == 1
+
+
+def test_root_cache_size_zero_turns_it_off(kiwi, repo, tmp_path):
+    description = write_description(tmp_path / "description", repo)
+    (description / "runtime.yml").write_text(
+        "apt:\n  bootstrap_variant: custom\ncache:\n  root_cache_size: 0\n"
+    )
+    metrics = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
+    assert metrics["root_cache"] == {
+        "key": None, "hit": False, "stored": False, "reason": "not cacheable"
+    }  # fmt: skip
+    assert not (tmp_path / "cache/roots").exists()
+
+
+def tree_of(path: Path, megabytes: int) -> Path:
+    path.mkdir(parents=True)
+    (path / "data").write_bytes(os.urandom(megabytes << 20))
+    (path / "link").symlink_to("data")
+    return path
+
+
+def test_size_limit_evicts_the_least_recently_used(tmp_path):
+    cache = RootCache(tmp_path / "cache", size_limit=5 << 20)  # room for two 2 MiB roots
+    for key in ("a", "b"):
+        assert cache.store(key, tree_of(tmp_path / key, 2))
+    # "a" was used last, so "b" goes when "c" comes
+    os.utime(cache.directory / "b" / ENTRY, (1, 1))
+    restored = tmp_path / "restored"
+    assert cache.restore("a", restored)
+    assert (restored / "data").read_bytes() == (tmp_path / "a/data").read_bytes()
+    assert os.readlink(restored / "link") == "data"
+    assert cache.store("c", tree_of(tmp_path / "c", 2))
+    assert [entry.name for entry in cache.entries()] == ["a", "c"]
+    assert not cache.restore("b", tmp_path / "nothing")
+    # a root larger than the whole cache is not stored, and evicts nothing
+    assert not cache.store("huge", tree_of(tmp_path / "huge", 6))
+    assert [entry.name for entry in cache.entries()] == ["a", "c"]
+    assert not [p for p in cache.directory.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_stage_timings_and_memory_in_the_result_file(kiwi, repo, tmp_path):
+    description = write_description(tmp_path / "description", repo)
+    cache = tmp_path / "cache"
+    for target in ("first", "second"):
+        done = kiwi(
+            "system", "build", "--description", str(description),
+            "--target-dir", str(tmp_path / target), "--shared-cache-dir", str(cache),
+            "--config", str(description / "runtime.yml"),
+        )  # fmt: skip
+        assert done.code == 0, done.err
+    results = {
+        target: json.loads((tmp_path / target / "kiwi.result.json").read_text())["metrics"]
+        for target in ("first", "second")
+    }
+    first, second = results["first"], results["second"]
+    prepared = steps(first["prepare"])
+    assert prepared["bootstrap"]["stage"] == "bootstrap"
+    assert prepared["image packages"]["stage"] == "packages"
+    assert prepared["root cache store"]["stage"] == "packages"
+    assert prepared["config.sh"]["stage"] == "config"
+    assert all(step["seconds"] >= 0 and not step["skipped"] for step in prepared.values())
+    created = steps(first["create"])
+    assert created["images.sh"]["stage"] == "config"
+    assert created["package metadata"]["stage"] == "results"
+    assert first["prepare"]["root_cache"]["hit"] is False
+    assert second["prepare"]["root_cache"]["hit"] is True
+    assert steps(second["prepare"])["image packages"]["skipped"] is True
+    for metrics in (first, second):
+        memory = metrics["memory"]
+        assert memory["builder_peak_rss_kib"] > 0 and memory["children_peak_rss_kib"] > 0
+        for step in [*metrics["prepare"]["steps"], *metrics["create"]["steps"]]:
+            assert step["rss_self_kib"] > 0
+
+
+def test_concurrent_stores_of_one_key_leave_one_entry(tmp_path):
+    cache = RootCache(tmp_path / "cache", size_limit=1 << 30)
+    tree = tree_of(tmp_path / "tree", 1)
+    outcomes: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(cache.store("same", tree)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [True] * 4
+    assert [entry.name for entry in cache.entries()] == ["same"]
+    assert sorted(p.name for p in cache.directory.iterdir()) == [".lock", "same"]
+    assert (cache.directory / "same/root/data").read_bytes() == (tree / "data").read_bytes()
+
+
+def test_kernel_modules_are_shared_by_hard_links_and_guarded(tmp_path):
+    cache = RootCache(tmp_path / "cache", size_limit=1 << 30)
+    tree = tree_of(tmp_path / "tree", 1)
+    module = tree / "usr/lib/modules/6.1/kernel/virtio_blk.ko"
+    module.parent.mkdir(parents=True)
+    module.write_bytes(b"\x7fELF module")
+    (tree / "etc").mkdir()
+    (tree / "etc/auth.conf").write_text("password\n")
+    assert cache.store("k", tree, private=("etc/auth.conf",))
+    entry = cache.directory / "k/root"
+    assert not (entry / "etc/auth.conf").exists()  # secrets stay out of the cache
+    assert (entry / "etc").is_dir()
+
+    first = tmp_path / "first"
+    assert cache.restore("k", first)
+    restored_module = first / "usr/lib/modules/6.1/kernel/virtio_blk.ko"
+    assert restored_module.read_bytes() == b"\x7fELF module"
+    assert restored_module.stat().st_ino == (entry / module.relative_to(tree)).stat().st_ino
+    assert (first / "data").stat().st_ino != (entry / "data").stat().st_ino  # copied
+    # replacing or deleting a linked file leaves the cache as it was
+    restored_module.unlink()
+    restored_module.write_bytes(b"rebuilt")
+    assert cache.restore("k", tmp_path / "second")
+    second_module = tmp_path / "second/usr/lib/modules/6.1/kernel/virtio_blk.ko"
+    assert second_module.read_bytes() == b"\x7fELF module"
+    # writing into one through its link changes the cached file: the entry is discarded
+    with second_module.open("ab") as stream:
+        stream.write(b" patched")
+    assert not cache.restore("k", tmp_path / "third")
+    assert cache.entries() == []
