@@ -95,6 +95,13 @@ def _initramfs_settings(root: Path, filesystem: str, modules: str) -> None:
         _want_module(root, filesystem)
 
 
+def remove_disk_settings(root: Path) -> None:
+    """Take the disk initrd's settings out again (a live initrd needs all of initramfs-tools'
+    modules: cdrom, squashfs, overlay), e.g. when one root makes a disk and then a live ISO."""
+    for name in (f"conf.d/{CONF_NAME}", f"hooks/{HOOK_NAME}"):
+        resolve_in_root(root, f"/etc/initramfs-tools/{name}").unlink(missing_ok=True)
+
+
 def generate_initrd(
     root: Path,
     settings: DiskSettings,

@@ -15,6 +15,7 @@ from pathlib import Path
 from kiwi_like.chroot import run_in_root
 from kiwi_like.create.disk import resize
 from kiwi_like.create.disk.fstab import write_diskless_fstab
+from kiwi_like.create.disk.initrd import remove_disk_settings
 from kiwi_like.create.disk.kernel import Kernel, newest_kernel
 from kiwi_like.create.disk.preflight import GRUB_FILES, has_program
 from kiwi_like.create.disk.steps import step
@@ -99,6 +100,7 @@ def configure_live_root(root: Path, kernel: Kernel, persistent: bool) -> None:
     write_diskless_fstab(root, "live system")
     resize.remove_resize(root)
     setup_persistence(root, persistent)
+    remove_disk_settings(root)
     log.info("Generating the live initrd for kernel %s with initramfs-tools", kernel.version)
     run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
     if not resolve_in_root(root, kernel.initrd).is_file():
