@@ -90,6 +90,8 @@ def interrupt(
             raise AssertionError(f"'{trigger}' never came")
         time.sleep(0.05)
     time.sleep(delay)
+    if process.poll() is not None:
+        raise AssertionError("the run ended before the signal:\n" + "\n".join(lines[-30:]))
     for number, sig in enumerate(signals):
         if number:
             time.sleep(0.3)

@@ -62,9 +62,13 @@ SLOW_CONFIG_SH = "#!/bin/sh\ntouch /started\nsleep 60\n"
 def test_interrupted_prepare(description, tmp_path, stage, sig):  # noqa: F811
     root = tmp_path / "target/build/image-root"
     extra: list[str] = []
-    ready = None
-    trigger = r"Prepare: post_bootstrap\.sh"
-    if stage == "package-install":
+    # After the bootstrap, post_bootstrap.sh waits: the signal cannot come too late on a
+    # loaded machine (a tiny build is otherwise done in two seconds).
+    ready, trigger = root / "bootstrapped", r"Prepare: post_bootstrap\.sh"
+    if stage == "after-bootstrap":
+        script = "#!/bin/sh\ntouch /bootstrapped\nsleep 60\n"
+        (description / "post_bootstrap.sh").write_text(script)
+    elif stage == "package-install":
         extra, ready, trigger = ["--add-package", "test-slow"], root / "started", "image packages"
     elif stage == "config.sh":
         (description / "config.sh").write_text(SLOW_CONFIG_SH)
