@@ -112,11 +112,13 @@ def test_warm_cache_prepare_downloads_nothing(jeos_root, cache, tmp_path):
     from kiwi_like.cli.main import main
 
     log = tmp_path / "second.log"
+    runtime = tmp_path / "runtime.yml"
+    runtime.write_text("cache:\n  root_cache_size: 0\n")  # a root cache hit would skip apt
     code = main(
         [
             "--profile", "docker", "--logfile", str(log), "system", "prepare",
             "--description", str(JEOS), "--root", str(tmp_path / "root"),
-            "--shared-cache-dir", str(cache),
+            "--shared-cache-dir", str(cache), "--config", str(runtime),
         ]
     )  # fmt: skip
     assert code == 0
