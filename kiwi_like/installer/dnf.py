@@ -17,10 +17,8 @@ from kiwi_like import run as runner
 from kiwi_like.chroot import run_in_root
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.installer.base import CacheStats
 from kiwi_like.installer.rpm import RpmPackageManager
 from kiwi_like.installer.rpmmd import RpmRepo, ini_section, write_private
-from kiwi_like.log import log
 from kiwi_like.progress import Progress
 
 DNF_NAMES = ("dnf", "dnf4", "dnf5", "microdnf")
@@ -67,6 +65,7 @@ class DnfPackageManager(RpmPackageManager):
         self.private = scratch / "dnf"
         self.shared = cache_dir / "dnf"
         self.shared.mkdir(parents=True, exist_ok=True)
+        self.download_dir = self.shared
         self._failed_scriptlets: list[str] = []
         self._signature_problem = False
         self._write_config()
@@ -206,25 +205,15 @@ class DnfPackageManager(RpmPackageManager):
             return KiwiLikeError(f"group not found in the repositories: {', '.join(group)}")
         return error
 
-    def _count_downloads(self, before: set[Path]) -> None:
-        new = len(set(self.shared.rglob("*.rpm")) - before)
-        self.cache_stats = CacheStats(downloads=self.cache_stats.downloads + new)
-        log.info("package cache %s: %d packages downloaded", self.shared, new)
-
     # -- the interface ----------------------------------------------------------------
-
-    def bootstrap(self, packages: Sequence[str]) -> None:
-        log.info("Bootstrapping %s with %s from the host", self.root, self.program)
-        self.import_keys()
-        self.install(packages)
 
     def install(self, packages: Sequence[str], collections: Sequence[str] = ()) -> None:
         if not packages and not collections:
             return
-        before = set(self.shared.rglob("*.rpm"))
+        before = self.cached_rpms()
         excluded = [f"--exclude={name}" for name in self.build.packages.ignore]
         self._dnf(*excluded, "install", *packages, *(f"@{name}" for name in collections))
-        self._count_downloads(before)
+        self.count_downloads(before)
 
     def update(self) -> None:
         self._dnf("upgrade")

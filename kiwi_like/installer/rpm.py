@@ -18,7 +18,7 @@ from kiwi_like import run as runner
 from kiwi_like.chroot import Bind
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.model import Preferences
-from kiwi_like.installer.base import InstalledPackage, PackageManager
+from kiwi_like.installer.base import CacheStats, InstalledPackage, PackageManager
 from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos
 from kiwi_like.log import log
 from kiwi_like.progress import Progress
@@ -149,9 +149,25 @@ class RpmPackageManager(PackageManager):
         if not self.check_signatures:
             log.warning("rpm-check-signatures is off: package signatures are not checked")
 
-    # Set by each adapter: its private configuration and its part of the shared cache.
+    # Set by each adapter: its private configuration, its part of the shared cache, where
+    # that keeps the downloaded .rpm files, and the program that runs.
     private: Path
     shared: Path
+    download_dir: Path
+    program: str
+
+    def cached_rpms(self) -> set[Path]:
+        return set(self.download_dir.rglob("*.rpm"))
+
+    def count_downloads(self, before: set[Path]) -> None:
+        new = len(self.cached_rpms() - before)
+        self.cache_stats = CacheStats(downloads=self.cache_stats.downloads + new)
+        log.info("package cache %s: %d packages downloaded", self.download_dir, new)
+
+    def bootstrap(self, packages: Sequence[str]) -> None:
+        log.info("Bootstrapping %s with %s from the host", self.root, self.program)
+        self.import_keys()
+        self.install(packages)
 
     @property
     def secrets(self) -> list[str]:

@@ -16,10 +16,8 @@ from kiwi_like import run as runner
 from kiwi_like.chroot import run_in_root
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.installer.base import CacheStats
 from kiwi_like.installer.rpm import RpmPackageManager, forget_host_paths
 from kiwi_like.installer.rpmmd import RpmRepo, ini_section, write_private
-from kiwi_like.log import log
 from kiwi_like.progress import Progress
 
 # Where the build's private directories appear when zypper runs inside the root.
@@ -34,6 +32,7 @@ _PROGRESS = re.compile(r"^\((\d+)/(\d+)\) (Installing|Removing): (\S+)")
 
 class ZypperPackageManager(RpmPackageManager):
     tool = "zypper"
+    program = "zypper"
 
     def __init__(
         self,
@@ -48,6 +47,7 @@ class ZypperPackageManager(RpmPackageManager):
         self.shared = cache_dir / "zypper"
         self.packages_dir = self.shared / "packages"
         self.packages_dir.mkdir(parents=True, exist_ok=True)
+        self.download_dir = self.packages_dir
         self._failed_scriptlet: re.Match[str] | None = None
         self._write_config()
 
@@ -197,29 +197,19 @@ class ZypperPackageManager(RpmPackageManager):
             return KiwiLikeError(f"{what} failed{status}")
         return error
 
-    def _count_downloads(self, before: set[Path]) -> None:
-        new = len(set(self.packages_dir.rglob("*.rpm")) - before)
-        self.cache_stats = CacheStats(downloads=self.cache_stats.downloads + new)
-        log.info("package cache %s: %d packages downloaded", self.packages_dir, new)
-
     # -- the interface ----------------------------------------------------------------
-
-    def bootstrap(self, packages: Sequence[str]) -> None:
-        log.info("Bootstrapping %s with zypper from the host", self.root)
-        self.import_keys()
-        self.install(packages)
 
     def install(self, packages: Sequence[str], collections: Sequence[str] = ()) -> None:
         if not packages and not collections:
             return
-        before = set(self.packages_dir.rglob("*.rpm"))
+        before = self.cached_rpms()
         if self.build.packages.ignore:
             # A lock: the solver must not install it, whatever needs it (kiwi's <ignore>).
             (self.root / LOCKS).parent.mkdir(parents=True, exist_ok=True)
             self._zypper("addlock", *self.build.packages.ignore)
         wanted = [*packages, *(f"pattern:{name}" for name in collections)]
         self._zypper("install", "--no-recommends", "--auto-agree-with-licenses", *wanted)
-        self._count_downloads(before)
+        self.count_downloads(before)
 
     def update(self) -> None:
         self._zypper("update", "--no-recommends", "--auto-agree-with-licenses")
