@@ -33,17 +33,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kiwi_like.timing import STAGES  # the stages kiwi.result.json reports
+
 REPO = Path(__file__).resolve().parent.parent
-STAGES = (
-    "bootstrap",
-    "packages",
-    "config",
-    "initrd",
-    "filesystem",
-    "bootloader",
-    "compression",
-    "results",
-)
 SCENARIOS = ("cold", "warm-packages", "warm", "rebuild")
 REBUILD_LINE = 'echo "bench rebuild $(date +%s)" >> /var/lib/jeos/build-id\n'
 

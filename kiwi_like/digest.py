@@ -12,30 +12,10 @@ import hashlib
 import os
 from pathlib import Path
 
+from kiwi_like.holes import data_ranges
+
 BLOCK = 4 << 20
 _ZEROS = memoryview(bytes(BLOCK))
-
-
-def _data_ranges(fd: int, size: int) -> list[tuple[int, int]]:
-    """(start, end) of every data region; a file system without SEEK_DATA gives one."""
-    ranges = []
-    position = 0
-    try:
-        while position < size:
-            try:
-                start = os.lseek(fd, position, os.SEEK_DATA)
-            except OSError as error:
-                if error.errno == errno.ENXIO:  # only a hole is left
-                    break
-                raise
-            end = os.lseek(fd, start, os.SEEK_HOLE)
-            ranges.append((start, end))
-            position = end
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
-            raise
-        return [(0, size)]
-    return ranges
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
@@ -44,7 +24,7 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
         fd = stream.fileno()
         size = os.fstat(fd).st_size
         position = 0
-        for start, end in [*_data_ranges(fd, size), (size, size)]:
+        for start, end in [*data_ranges(fd, size), (size, size)]:
             while position < start:  # a hole
                 length = min(BLOCK, start - position)
                 digest.update(_ZEROS[:length])

@@ -6,24 +6,9 @@ import errno
 import os
 from pathlib import Path
 
+from kiwi_like.holes import data_ranges
+
 CHUNK = 8 << 20
-
-
-def _data_ranges(fd: int, size: int) -> list[tuple[int, int]]:
-    """(start, end) of the parts of a file that hold data."""
-    ranges = []
-    position = 0
-    while position < size:
-        try:
-            start = os.lseek(fd, position, os.SEEK_DATA)
-        except OSError as error:
-            if error.errno == errno.ENXIO:  # only a hole is left
-                break
-            raise
-        end = os.lseek(fd, start, os.SEEK_HOLE)
-        ranges.append((start, end))
-        position = end
-    return ranges
 
 
 def _copy_range(source: int, target: int, start: int, end: int, offset: int) -> None:
@@ -48,6 +33,6 @@ def copy_into(source: Path, image: Path, offset: int) -> None:
     """Write `source` into `image` at byte `offset`; the target area must be empty (a hole)."""
     with open(source, "rb") as src, open(image, "r+b") as dst:
         size = os.fstat(src.fileno()).st_size
-        for start, end in _data_ranges(src.fileno(), size):
+        for start, end in data_ranges(src.fileno(), size):
             _copy_range(src.fileno(), dst.fileno(), start, end, offset)
         os.fsync(dst.fileno())
