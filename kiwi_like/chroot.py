@@ -74,7 +74,6 @@ def run_in_root(
     stdin: str | None = None,
     on_line: Callable[[str], None] | None = None,
     check: bool = True,
-    secrets: Sequence[str] = (),
     private_tmp: bool = False,
 ) -> runner.Result:
     """`private_tmp`: the command's /var/tmp is a tmpfs that vanishes with it, so the
@@ -87,7 +86,6 @@ def run_in_root(
         on_line=on_line,
         check=check,
         display=["chroot", str(root), *command],
-        secrets=secrets,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from kiwi_like.secrets import RedactingFilter
+from kiwi_like.redaction import RedactingFilter
 
 log = logging.getLogger("kiwi_like")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
+from kiwi_like.redaction import redact
 
 TAIL_LINES = 40  # kept for explaining failures
 SHOWN_LINES = 4  # shown in the one-line error
@@ -126,16 +127,15 @@ def run(
     on_line: Callable[[str], None] | None = None,
     keep_output: bool = False,
     display: Sequence[str] | None = None,
-    secrets: Sequence[str] = (),
 ) -> Result:
     """Run a program, streaming its merged stdout/stderr into the log.
 
     `on_line` sees every output line (for progress); `keep_output` returns the
     whole output, otherwise only the tail is kept. `display` is the command as
-    errors should name it (e.g. the command inside a chroot); `secrets` (passwords) are
-    replaced by *** in every output line before anyone sees it. With `inherit_env=False` the
-    program sees only a clean PATH/locale plus `env` (used for chroots, so the
-    builder's environment does not leak into the image).
+    errors should name it (e.g. the command inside a chroot). Registered passwords
+    (kiwi_like.redaction) are masked in every output line before anyone sees it.
+    With `inherit_env=False` the program sees only a clean PATH/locale plus `env`
+    (used for chroots, so the builder's environment does not leak into the image).
     """
     argv = [str(a) for a in args]
     log.debug("$ %s", _short(argv, 2000))
@@ -167,8 +167,7 @@ def run(
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip("\n")
-            for secret in secrets:
-                line = line.replace(secret, "***")
+            line = redact(line)
             log.debug("  %s", line)
             tail.append(line)
             if keep_output:

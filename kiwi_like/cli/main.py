@@ -16,7 +16,7 @@ from kiwi_like.cli import image_info, options, result, system_create, system_pre
 from kiwi_like.cli.command import Command
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log, setup_logging
-from kiwi_like.secrets import redact
+from kiwi_like.redaction import redact
 
 USAGE = f"""kiwi-like: build bootable appliances from KIWI NG image descriptions
 

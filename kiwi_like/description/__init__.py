@@ -10,8 +10,8 @@ from kiwi_like.description.overrides import BuildOptions
 from kiwi_like.description.parse import load_description
 from kiwi_like.description.resolve import ResolvedBuild, resolve
 from kiwi_like.log import log
+from kiwi_like.redaction import register
 from kiwi_like.runtime_config import RuntimeConfig
-from kiwi_like.secrets import register
 
 __all__ = ["BuildOptions", "ResolvedBuild", "load_build"]
 

@@ -147,7 +147,6 @@ class DnfPackageManager(RpmPackageManager):
                     ["dnf", *options, *arguments],
                     binds=self.binds(IN_ROOT),
                     on_line=self._progress_line,
-                    secrets=self.secrets,
                 )
             else:
                 options = self._options(str(self.private), str(self.shared), "host")
@@ -155,7 +154,6 @@ class DnfPackageManager(RpmPackageManager):
                     [self.program, *options, f"--installroot={self.root}", *arguments],
                     env=self.rpm.env,
                     on_line=self._progress_line,
-                    secrets=self.secrets,
                 )
         except runner.CommandError as error:
             raise self._explain(error) from None

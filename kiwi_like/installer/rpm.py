@@ -22,6 +22,7 @@ from kiwi_like.installer.base import CacheStats, InstalledPackage, PackageManage
 from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos
 from kiwi_like.log import log
 from kiwi_like.progress import Progress
+from kiwi_like.redaction import register
 
 SYSIMAGE_DB = "/usr/lib/sysimage/rpm"
 LEGACY_DB = "/var/lib/rpm"
@@ -143,6 +144,8 @@ class RpmPackageManager(PackageManager):
         self.scratch = scratch
         self.rpm = RpmSetup.create(root, scratch / "rpm-home", build.preferences)
         self.all_repos = rpm_repos(build, self.tool)
+        for repo in self.all_repos:  # dnf prints a failing repository's whole configuration
+            register(repo.repository.password)
         # imageonly repositories are configured in the image but not used to build it
         self.repos = [r for r in self.all_repos if not r.repository.imageonly]
         self.check_signatures = build.preferences.rpm_check_signatures is not False
@@ -168,11 +171,6 @@ class RpmPackageManager(PackageManager):
         log.info("Bootstrapping %s with %s from the host", self.root, self.program)
         self.import_keys()
         self.install(packages)
-
-    @property
-    def secrets(self) -> list[str]:
-        """Repository passwords: replaced by *** in every line zypper or dnf prints."""
-        return [r.repository.password for r in self.all_repos if r.repository.password]
 
     def binds(self, prefix: str) -> list[Bind]:
         """What a package manager inside the root sees of the build (under `prefix`)."""

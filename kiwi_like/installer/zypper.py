@@ -141,7 +141,6 @@ class ZypperPackageManager(RpmPackageManager):
                     binds=self.binds(IN_ROOT),
                     env={"ZYPP_CONF": f"{IN_ROOT}/zypp.conf"},
                     on_line=self._progress_line,
-                    secrets=self.secrets,
                 )
             options = self._options(str(self.private), str(self.shared), "host")
             argv = ["zypper", *options, "--root", str(self.root), *arguments]
@@ -149,7 +148,6 @@ class ZypperPackageManager(RpmPackageManager):
                 argv,
                 env={**self.rpm.env, "ZYPP_CONF": str(self.private / "zypp.conf")},
                 on_line=self._progress_line,
-                secrets=self.secrets,
             )
         except runner.CommandError as error:
             raise self._explain(error) from None
