@@ -9,6 +9,8 @@ from kiwi_like.description.model import Repository
 from kiwi_like.errors import CommandLineError
 
 # The repository types the schema allows (schema/kiwi-like.rnc, <repository type>).
+# Which of them a package manager reads is its descriptor's `repository_types`
+# (kiwi_like/description/packagemanagers); its adapter refuses the others.
 REPOSITORY_TYPES = (
     "rpm-md", "rpm-dir", "yast2", "apt-deb", "apt-rpm", "deb-dir",
     "mirrors", "red-carpet", "slack-site", "up2date-mirrors", "urpmi",

@@ -11,31 +11,26 @@ import hashlib
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
-
-import requests
 
 from kiwi_like import run as runner
 from kiwi_like.chroot import Bind, run_in_root
-from kiwi_like.description import ResolvedBuild
-from kiwi_like.description.model import Repository
+from kiwi_like.description.packagemanagers.apt import KIND
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.installer.base import CacheStats, InstalledPackage, PackageManager
+from kiwi_like.installer.apt_sources import (
+    BUILD_AUTH,
+    BUILD_SOURCES,
+    REPOS_IN_ROOT,
+    apt_repos,
+    one_line,
+    release_file,
+    write_build_sources,
+    write_image_sources,
+)
+from kiwi_like.installer.base import InstalledPackage, PackageManager
 from kiwi_like.log import log
-from kiwi_like.progress import Progress
-from kiwi_like.rootfs import inside
 
 MERGED_USR_HOOKS = Path("/usr/share/mmdebstrap/hooks/merged-usr")
-# Build-time apt configuration lives apart from the image's own sources, and apt is
-# pointed only at it: the same repository in both would conflict (Signed-By).
-BUILD_DIR = "etc/apt/kiwi-like-build"
-BUILD_SOURCES = f"{BUILD_DIR}/sources.list.d/build.sources"
-BUILD_KEYS = f"{BUILD_DIR}/keys"
-BUILD_AUTH = "etc/apt/auth.conf.d/kiwi-like-build.conf"
-IMAGE_KEYS = "etc/apt/keyrings"
-REPOS_IN_ROOT = "/run/kiwi-like/repos"
 APT_OPTIONS = (
     "-q",
     "-y",
@@ -62,209 +57,24 @@ _NOT_FOUND = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class AptRepo:
-    """A repository as apt sees it, with its keyring prepared on the host."""
-
-    alias: str
-    repository: Repository
-    local_dir: Path | None  # for dir:// repositories
-    keyring: Path | None  # combined binary keyring in the scratch directory
-    trusted: bool
-
-    @property
-    def suite(self) -> str:
-        return self.repository.distribution or "./"
-
-    @property
-    def components(self) -> tuple[str, ...]:
-        return self.repository.components if self.repository.distribution else ()
-
-    def uri(self, in_root: bool) -> str:
-        if self.local_dir is None:
-            return self.repository.source
-        if in_root:
-            return f"file:{REPOS_IN_ROOT}/{self.alias}"
-        return f"copy://{self.local_dir}"
-
-
 class AptPackageManager(PackageManager):
-    def __init__(
-        self,
-        build: ResolvedBuild,
-        root: Path,
-        cache_dir: Path,
-        progress: Progress,
-        scratch: Path,
-        variant: str = "minbase",
-    ) -> None:
-        super().__init__(build, root, cache_dir, progress)
-        self.archives = cache_dir / "apt" / "archives"
+    kind = KIND
+
+    def _setup(self) -> None:
+        self.archives = self.package_cache / "archives"
         self.archives.mkdir(parents=True, exist_ok=True)
-        self.scratch = scratch
-        self.variant = variant
-        self.repos = [self._apt_repo(n, r) for n, r in enumerate(build.repositories, start=1)]
-        self.cache_stats = CacheStats()
+        self.variant = self.config.apt_bootstrap_variant
+        self.repos = apt_repos(self.build, self.scratch)
         self._packages_total = 0
         self._packages_done = 0
 
-    # -- repositories ---------------------------------------------------------------
-
-    def _apt_repo(self, number: int, repository: Repository) -> AptRepo:
-        if repository.type != "apt-deb":
-            raise KiwiLikeError(
-                f"repository {repository.source}: type '{repository.type}' cannot be used "
-                "with the apt package manager (use apt-deb)"
-            )
-        alias = re.sub(r"[^A-Za-z0-9_.-]", "_", repository.alias or f"repo-{number}")
-        local_dir = None
-        if repository.source.startswith("dir://"):
-            local_dir = Path(repository.source[len("dir://") :])
-            if not local_dir.is_dir():
-                raise KiwiLikeError(f"repository {alias}: directory {local_dir} does not exist")
-        keys = [self._key_file(alias, key) for key in repository.signing_keys]
-        keyring = self._combined_keyring(alias, keys) if keys else None
-        trusted = repository.repository_gpgcheck is False
-        if trusted:
-            log.warning("repository %s: signature checks are turned off", alias)
-        return AptRepo(alias, repository, local_dir, keyring, trusted)
-
-    def _key_file(self, alias: str, key: str) -> Path:
-        for prefix in ("file://", "dir://"):
-            if key.startswith(prefix):
-                key = key[len(prefix) :]
-        if key.startswith("this://"):
-            path = inside(self.build.description_dir, key[len("this://") :])
-        else:
-            path = Path(key)
-        if not path.is_file():
-            raise KiwiLikeError(f"repository {alias}: signing key {key} not found")
-        return path
-
-    def _download_key(self, alias: str, url: str) -> Path:
-        try:
-            response = requests.get(url, timeout=30)
-            response.raise_for_status()
-        except requests.RequestException as error:
-            raise KiwiLikeError(
-                f"repository {alias}: cannot download signing key {url}: {error}"
-            ) from None
-        path = self.scratch / "keys" / f"{alias}-{len(list(self.scratch.glob('keys/*')))}.key"
-        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        path.write_bytes(response.content)
-        return path
-
-    def _combined_keyring(self, alias: str, keys: Sequence[Path]) -> Path:
-        """One binary keyring per repository (apt wants a binary .gpg or an armored .asc)."""
-        keyring = self.scratch / "keys" / f"{alias}.gpg"
-        keyring.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        with keyring.open("wb") as combined:
-            for key in keys:
-                data = key.read_bytes()
-                if data.lstrip().startswith(b"-----BEGIN PGP"):
-                    dearmored = self.scratch / "keys" / f"{alias}.dearmor"
-                    runner.run(["gpg", "--batch", "--yes", "--dearmor", "-o", dearmored, key])
-                    data = dearmored.read_bytes()
-                    dearmored.unlink()
-                combined.write(data)
-        keyring.chmod(0o644)
-        return keyring
-
-    def _one_line(self, repo: AptRepo) -> str:
-        """A sources.list line for mmdebstrap, run from the host."""
-        options = []
-        if repo.keyring:
-            options.append(f"signed-by={repo.keyring}")
-        if repo.trusted:
-            options.append("trusted=yes")
-        option_text = f"[{' '.join(options)}] " if options else ""
-        return " ".join(
-            [f"deb {option_text}{self._with_credentials(repo)}", repo.suite, *repo.components]
-        )
-
-    @staticmethod
-    def _with_credentials(repo: AptRepo) -> str:
-        """mmdebstrap's apt sees no auth.conf of ours: give it the credentials in the URI.
-
-        The password is a registered secret, so the command line is logged masked.
-        """
-        uri = repo.uri(in_root=False)
-        user, password = repo.repository.username, repo.repository.password
-        parts = urlsplit(uri)
-        if repo.local_dir is not None or not (user and password) or parts.username:
-            return uri
-        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc}"
-        return urlunsplit(parts._replace(netloc=netloc))
-
-    def _deb822(self, repo: AptRepo, in_root: bool, keyring: str | None) -> str:
-        lines = ["Types: deb", f"URIs: {repo.uri(in_root)}", f"Suites: {repo.suite}"]
-        if repo.components:
-            lines.append(f"Components: {' '.join(repo.components)}")
-        if keyring:
-            lines.append(f"Signed-By: {keyring}")
-        if repo.trusted:
-            lines.append("Trusted: yes")
-        return "\n".join(lines) + "\n"
+    # -- repositories (kiwi_like/installer/apt_sources.py) -----------------------------
 
     def _write_build_sources(self) -> None:
-        """Point apt in the root at every build repository (removed again at the end)."""
-        keys_dir = self.root / BUILD_KEYS
-        keys_dir.mkdir(parents=True, exist_ok=True)
-        stanzas = []
-        for repo in self.repos:
-            keyring = None
-            if repo.keyring:
-                shutil.copyfile(repo.keyring, keys_dir / repo.keyring.name)
-                keyring = f"/{BUILD_KEYS}/{repo.keyring.name}"
-            if not self.in_chroot:
-                keyring = str(repo.keyring) if repo.keyring else None
-            stanzas.append(self._deb822(repo, self.in_chroot, keyring))
-        sources = self.root / BUILD_SOURCES
-        sources.parent.mkdir(parents=True, exist_ok=True)
-        sources.write_text("\n".join(stanzas))
-        self._write_auth(self.root / BUILD_AUTH, self.repos)
-        # mmdebstrap leaves its own (host-path) source lines behind.
-        (self.root / "etc/apt/sources.list").unlink(missing_ok=True)
+        write_build_sources(self.root, self.repos, self.in_chroot)
 
     def finalize_repositories(self) -> None:
-        shutil.rmtree(self.root / BUILD_DIR, ignore_errors=True)
-        (self.root / BUILD_AUTH).unlink(missing_ok=True)
-        shutil.rmtree(self.root / REPOS_IN_ROOT.lstrip("/"), ignore_errors=True)
-        for repo in self.repos:
-            if not repo.repository.imageinclude:
-                continue
-            if repo.local_dir is not None:
-                log.warning(
-                    "repository %s is a local directory: not configured in the image", repo.alias
-                )
-                continue
-            keyring = None
-            if repo.keyring:
-                keys = self.root / IMAGE_KEYS
-                keys.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(repo.keyring, keys / f"{repo.alias}.gpg")
-                keyring = f"/{IMAGE_KEYS}/{repo.alias}.gpg"
-            target = self.root / "etc/apt/sources.list.d" / f"{repo.alias}.sources"
-            target.write_text(self._deb822(repo, in_root=True, keyring=keyring))
-            self._write_auth(self.root / f"etc/apt/auth.conf.d/{repo.alias}.conf", [repo])
-
-    @staticmethod
-    def _write_auth(path: Path, repos: Sequence[AptRepo]) -> None:
-        """apt's netrc-style credentials; only root may read them."""
-        # The scheme is written out: apt uses credentials for plain http only then.
-        entries = [
-            f"machine {urlsplit(r.repository.source).scheme}://"
-            f"{urlsplit(r.repository.source).netloc.rsplit('@', 1)[-1]}"
-            f"{urlsplit(r.repository.source).path} "
-            f"login {r.repository.username} password {r.repository.password}\n"
-            for r in repos
-            if r.repository.username and r.repository.password and r.local_dir is None
-        ]
-        if not entries:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text("".join(entries))
+        write_image_sources(self.root, self.repos)
 
     # -- running apt ------------------------------------------------------------------
 
@@ -391,7 +201,7 @@ class AptPackageManager(PackageManager):
         """sha256 of each repository's InRelease (or Release) file and of its keyring."""
         fingerprint: dict[str, str] = {}
         for repo in self.repos:
-            data = self._release_file(repo)
+            data = release_file(repo)
             if data is None:
                 log.info("Root cache: no Release file for repository %s, not caching", repo.alias)
                 return None
@@ -400,28 +210,6 @@ class AptPackageManager(PackageManager):
                 key = hashlib.sha256(repo.keyring.read_bytes()).hexdigest()
                 fingerprint[repo.alias + ":key"] = key
         return fingerprint
-
-    def _release_file(self, repo: AptRepo) -> bytes | None:
-        directory = repo.suite if repo.suite == "./" else f"dists/{repo.suite}/"
-        for name in ("InRelease", "Release"):
-            if repo.local_dir is not None:
-                path = repo.local_dir / directory / name
-                if path.is_file():
-                    return path.read_bytes()
-                continue
-            url = f"{repo.repository.source.rstrip('/')}/{directory.removeprefix('./')}{name}"
-            try:
-                response = requests.get(url, timeout=30, auth=self._auth(repo))
-            except requests.RequestException:
-                return None
-            if response.status_code == 200:
-                return response.content
-        return None
-
-    @staticmethod
-    def _auth(repo: AptRepo) -> tuple[str, str] | None:
-        username, password = repo.repository.username, repo.repository.password
-        return (username, password) if username and password else None
 
     def private_files(self) -> tuple[str, ...]:
         return (BUILD_AUTH,)
@@ -462,7 +250,7 @@ class AptPackageManager(PackageManager):
                 f'--setup-hook=TMPDIR="$1/tmp" {MERGED_USR_HOOKS}/setup00.sh "$1"',
                 f'--essential-hook={MERGED_USR_HOOKS}/essential00.sh "$1"',
             ]
-        command += [suite, str(self.root), *(self._one_line(repo) for repo in self.repos)]
+        command += [suite, str(self.root), *(one_line(repo) for repo in self.repos)]
         log.info("Bootstrapping %s (%s) with mmdebstrap", suite or "custom", self.variant)
         try:
             runner.run(command, on_line=self._mmdebstrap_progress)

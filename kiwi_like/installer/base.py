@@ -6,9 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.packagemanagers import PackageManagerKind
 from kiwi_like.progress import Progress
+from kiwi_like.runtime_config import RuntimeConfig
 
 
 @dataclass(frozen=True)
@@ -48,19 +51,40 @@ class CacheStats:
 
 
 class PackageManager(ABC):
-    """Installs packages into one image root for one resolved build."""
+    """Installs packages into one image root for one resolved build.
 
-    # Whether install() understands namedCollection names (patterns, groups).
-    supports_collections = False
+    Every adapter is made as `Adapter(build, root, scratch, config, progress)`.
+    """
+
+    # The descriptor of the manager this adapter runs (its facts live there).
+    kind: ClassVar[PackageManagerKind]
 
     def __init__(
-        self, build: ResolvedBuild, root: Path, cache_dir: Path, progress: Progress
+        self,
+        build: ResolvedBuild,
+        root: Path,
+        scratch: Path,
+        config: RuntimeConfig,
+        progress: Progress,
     ) -> None:
         self.build = build
         self.root = root
-        self.cache_dir = cache_dir
+        self.scratch = scratch
+        self.config = config
         self.progress = progress
+        # This manager's part of the shared cache (what --clear-cache removes)
+        self.package_cache = config.shared_cache_dir / self.kind.package_cache
         self.cache_stats = CacheStats()
+        self._setup()
+
+    @abstractmethod
+    def _setup(self) -> None:
+        """What an adapter sets up beyond the common state (directories, repositories)."""
+
+    @property
+    def supports_collections(self) -> bool:
+        """Whether install() understands namedCollection names (patterns, groups)."""
+        return self.kind.supports_collections
 
     def metadata_fingerprint(self) -> dict[str, str] | None:
         """The state of every repository's metadata and keys, for the root cache.

@@ -3,7 +3,7 @@
 dnf never reads the host's /etc/dnf: --config names a private dnf.conf and
 reposdir and cachedir are set on the command line (in the config file dnf would
 put the cache inside the root). Packages are kept in <cache>/dnf.
-`dnf4`, `dnf5` and `microdnf` are served by whichever of them is installed.
+`dnf4`, `dnf5`, `microdnf` and `yum` are served by whichever dnf is installed.
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Sequence
-from pathlib import Path
 
 from kiwi_like import run as runner
 from kiwi_like.chroot import run_in_root
-from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.packagemanagers.dnf import KIND
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer.rpm import RpmPackageManager
 from kiwi_like.installer.rpmmd import RpmRepo, ini_section, write_private
-from kiwi_like.progress import Progress
 
-DNF_NAMES = ("dnf", "dnf4", "dnf5", "microdnf")
-# The program to run for each name, in order of preference. dnf4's options are
-# the common ground; microdnf lacks groups, so it is served by dnf when present.
+# The program to run for each name of the descriptor, in order of preference. dnf4's
+# options are the common ground; microdnf lacks groups, so it is served by dnf when present.
 PROGRAMS = {
     "dnf": ("dnf", "dnf-3", "dnf5"),
+    "yum": ("dnf", "dnf-3", "dnf5"),
     "dnf4": ("dnf-3", "dnf"),
     "dnf5": ("dnf5", "dnf"),
     "microdnf": ("dnf", "microdnf"),
@@ -50,20 +48,13 @@ def dnf_program(name: str) -> str:
 
 
 class DnfPackageManager(RpmPackageManager):
-    tool = "dnf"
+    kind = KIND
 
-    def __init__(
-        self,
-        build: ResolvedBuild,
-        root: Path,
-        cache_dir: Path,
-        progress: Progress,
-        scratch: Path,
-    ) -> None:
-        super().__init__(build, root, cache_dir, progress, scratch)
-        self.program = dnf_program(build.preferences.packagemanager)
-        self.private = scratch / "dnf"
-        self.shared = cache_dir / "dnf"
+    def _setup(self) -> None:
+        super()._setup()
+        self.program = dnf_program(self.build.preferences.packagemanager)
+        self.private = self.scratch / "dnf"
+        self.shared = self.package_cache
         self.shared.mkdir(parents=True, exist_ok=True)
         self.download_dir = self.shared
         self._failed_scriptlets: list[str] = []

@@ -16,19 +16,14 @@ from pathlib import Path
 
 from kiwi_like import run as runner
 from kiwi_like.chroot import Bind
-from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.model import Preferences
+from kiwi_like.description.packagemanagers.rpmdb import DB_FILES, LEGACY_DB, SYSIMAGE_DB
 from kiwi_like.installer.base import CacheStats, InstalledPackage, PackageManager
 from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos
 from kiwi_like.log import log
-from kiwi_like.progress import Progress
-from kiwi_like.redaction import register
 
-SYSIMAGE_DB = "/usr/lib/sysimage/rpm"
-LEGACY_DB = "/var/lib/rpm"
 # kiwi's own query format: rpm prints "(none)" for an empty epoch or disturl.
 QUERY_FORMAT = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{DISTURL}|%{LICENSE}\n"
-DB_FILES = ("rpmdb.sqlite", "Packages.db", "Packages")
 
 
 def _holds_database(directory: Path) -> bool:
@@ -41,10 +36,6 @@ def database_path(root: Path) -> str:
     if legacy.is_dir() and not legacy.is_symlink() and _holds_database(legacy):
         return LEGACY_DB
     return SYSIMAGE_DB
-
-
-def has_database(root: Path) -> bool:
-    return any(_holds_database(root / path.lstrip("/")) for path in (SYSIMAGE_DB, LEGACY_DB))
 
 
 def macros(dbpath: str, preferences: Preferences) -> str:
@@ -129,26 +120,12 @@ def link_legacy_database(root: Path, dbpath: str) -> None:
 class RpmPackageManager(PackageManager):
     """The rpm half of zypper and dnf: database queries, verification, forced removal."""
 
-    tool = "rpm"
-    supports_collections = True
-
-    def __init__(
-        self,
-        build: ResolvedBuild,
-        root: Path,
-        cache_dir: Path,
-        progress: Progress,
-        scratch: Path,
-    ) -> None:
-        super().__init__(build, root, cache_dir, progress)
-        self.scratch = scratch
-        self.rpm = RpmSetup.create(root, scratch / "rpm-home", build.preferences)
-        self.all_repos = rpm_repos(build, self.tool)
-        for repo in self.all_repos:  # dnf prints a failing repository's whole configuration
-            register(repo.repository.password)
+    def _setup(self) -> None:
+        self.rpm = RpmSetup.create(self.root, self.scratch / "rpm-home", self.build.preferences)
+        self.all_repos = rpm_repos(self.build, self.kind)
         # imageonly repositories are configured in the image but not used to build it
         self.repos = [r for r in self.all_repos if not r.repository.imageonly]
-        self.check_signatures = build.preferences.rpm_check_signatures is not False
+        self.check_signatures = self.build.preferences.rpm_check_signatures is not False
         if not self.check_signatures:
             log.warning("rpm-check-signatures is off: package signatures are not checked")
 

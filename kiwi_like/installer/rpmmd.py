@@ -14,15 +14,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.model import Repository
+from kiwi_like.description.packagemanagers import PackageManagerKind
 from kiwi_like.description.uri import redact
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.rootfs import inside
 
-# Which repository types each manager reads.
-REPO_TYPES = {
-    "zypper": ("rpm-md", "yast2", "rpm-dir"),
-    "dnf": ("rpm-md",),
-}
 REMOTE_KEY = re.compile(r"^(https?|ftp)://")
 
 
@@ -70,18 +66,15 @@ class RpmRepo:
         return bool(self.repository.username and self.repository.password)
 
 
-def rpm_repos(build: ResolvedBuild, manager: str) -> list[RpmRepo]:
-    return [_rpm_repo(build, manager, n, r) for n, r in enumerate(build.repositories, start=1)]
+def rpm_repos(build: ResolvedBuild, kind: PackageManagerKind) -> list[RpmRepo]:
+    return [_rpm_repo(build, kind, n, r) for n, r in enumerate(build.repositories, start=1)]
 
 
-def _rpm_repo(build: ResolvedBuild, manager: str, number: int, repository: Repository) -> RpmRepo:
+def _rpm_repo(
+    build: ResolvedBuild, kind: PackageManagerKind, number: int, repository: Repository
+) -> RpmRepo:
     alias = re.sub(r"[^A-Za-z0-9_.-]", "_", repository.alias or f"repo-{number}")
-    allowed = REPO_TYPES[manager]
-    if repository.type not in allowed:
-        raise KiwiLikeError(
-            f"repository {alias}: type '{repository.type}' cannot be used with {manager} "
-            f"(use {' or '.join(allowed)})"
-        )
+    kind.check_repository_type(alias, repository.type)
     local_dir = None
     if repository.source.startswith("dir://"):
         local_dir = Path(repository.source[len("dir://") :])

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from kiwi_like import run as runner
 from kiwi_like.chroot import run_in_root
-from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.packagemanagers.zypper import KIND
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer.rpm import RpmPackageManager, forget_host_paths
 from kiwi_like.installer.rpmmd import RpmRepo, ini_section, write_private
-from kiwi_like.progress import Progress
 
 # Where the build's private directories appear when zypper runs inside the root.
 IN_ROOT = "/run/kiwi-like/zypper"
@@ -31,20 +30,13 @@ _PROGRESS = re.compile(r"^\((\d+)/(\d+)\) (Installing|Removing): (\S+)")
 
 
 class ZypperPackageManager(RpmPackageManager):
-    tool = "zypper"
+    kind = KIND
     program = "zypper"
 
-    def __init__(
-        self,
-        build: ResolvedBuild,
-        root: Path,
-        cache_dir: Path,
-        progress: Progress,
-        scratch: Path,
-    ) -> None:
-        super().__init__(build, root, cache_dir, progress, scratch)
-        self.private = scratch / "zypper"
-        self.shared = cache_dir / "zypper"
+    def _setup(self) -> None:
+        super()._setup()
+        self.private = self.scratch / "zypper"
+        self.shared = self.package_cache
         self.packages_dir = self.shared / "packages"
         self.packages_dir.mkdir(parents=True, exist_ok=True)
         self.download_dir = self.packages_dir
