@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
-from kiwi_like.redaction import redact
+from kiwi_like.redaction import redact, redact_args
 
 TAIL_LINES = 40  # kept for explaining failures
 SHOWN_LINES = 4  # shown in the one-line error
@@ -67,15 +67,19 @@ TOOL_PACKAGES = {
 
 
 class CommandError(KiwiLikeError):
-    """A program failed; the message holds the command and its last output lines."""
+    """A program failed; the message holds the command and its last output lines.
+
+    Both are kept with their passwords masked (kiwi_like.redaction): they end up in
+    the error line.
+    """
 
     def __init__(self, args: Sequence[str], returncode: int, tail: Sequence[str]) -> None:
-        self.args_run = list(args)
+        self.args_run = redact_args(args)
         self.returncode = returncode
-        self.tail = list(tail)
-        shown = " | ".join([line.strip() for line in tail if line.strip()][-SHOWN_LINES:])
+        self.tail = [redact(line) for line in tail]
+        shown = " | ".join([line.strip() for line in self.tail if line.strip()][-SHOWN_LINES:])
         super().__init__(
-            f"command failed with exit code {returncode}: {_short(args)}"
+            f"command failed with exit code {returncode}: {_short(self.args_run)}"
             + (f": {shown}" if shown else "")
         )
 
@@ -87,7 +91,8 @@ class Result:
 
 
 def _short(args: Sequence[str], limit: int = 160) -> str:
-    text = shlex.join(str(a) for a in args)
+    """The command line for a log or an error, masked argument by argument."""
+    text = shlex.join(redact_args(args))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -132,8 +137,9 @@ def run(
 
     `on_line` sees every output line (for progress); `keep_output` returns the
     whole output, otherwise only the tail is kept. `display` is the command as
-    errors should name it (e.g. the command inside a chroot). Registered passwords
-    (kiwi_like.redaction) are masked in every output line before anyone sees it.
+    errors should name it (e.g. the command inside a chroot). Passwords in URLs and
+    registered ones in their places (kiwi_like.redaction) are masked in the logged
+    command and in every output line before anyone sees it.
     With `inherit_env=False` the program sees only a clean PATH/locale plus `env`
     (used for chroots, so the builder's environment does not leak into the image).
     """

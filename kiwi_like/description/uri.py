@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from kiwi_like import redaction
 from kiwi_like.errors import DescriptionError
 
 HOST_SOURCES = "host://"
@@ -46,11 +47,5 @@ def translate(source: str, description_dir: Path, obs_download_url: str | None) 
 
 
 def redact(uri: str) -> str:
-    """Hide a password given in a URI's user-info part."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = f"{parts.username}:***@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """Hide a password given in a URI's user-info part (the rule every log line follows)."""
+    return redaction.redact(uri)
