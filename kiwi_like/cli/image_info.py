@@ -5,31 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kiwi_like.cli import options as cli
 from kiwi_like.cli.command import Command
-from kiwi_like.cli.options import (
-    GLOBAL_HELP,
-    GLOBAL_USAGE,
-    OVERRIDE_HELP,
-    OVERRIDE_USAGE,
-    build_options,
-)
 from kiwi_like.description import ResolvedBuild, load_build
 from kiwi_like.description.uri import redact
 from kiwi_like.errors import CommandLineError
-from kiwi_like.runtime_config import load_runtime_config
 
 USAGE = f"""usage: kiwi-ng image info -h | --help
        kiwi-ng image info --description=<directory>
            [--format=<format>] [--list-profiles]
-{OVERRIDE_USAGE}
-{GLOBAL_USAGE}
+{cli.OVERRIDE_USAGE}
+{cli.GLOBAL_USAGE}
 
 options:
   --description=<directory>      the image description directory
   --format=<format>              text (default) or json
   --list-profiles                print the profiles the description defines
-{OVERRIDE_HELP}
-{GLOBAL_HELP}
+{cli.OVERRIDE_HELP}
+{cli.GLOBAL_HELP}
 """
 
 
@@ -127,8 +120,10 @@ def run(args: dict[str, Any]) -> int:
     output_format = args.get("--format") or "text"
     if output_format not in ("text", "json"):
         raise CommandLineError(f"--format must be text or json, not '{output_format}'")
-    config = load_runtime_config(args.get("--config"))
-    build = load_build(args["--description"], build_options(args), config, args.get("--kiwi-file"))
+    config = cli.runtime_config(args)
+    build = load_build(
+        args["--description"], cli.build_options(args), config, args.get("--kiwi-file")
+    )
     if args.get("--list-profiles"):
         for profile in build.description.profiles:
             marker = "*" if profile.name in build.profiles else " "

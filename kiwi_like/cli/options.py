@@ -6,10 +6,13 @@ also write them after the command, so every command accepts both places.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from kiwi_like.description.overrides import BuildOptions
+from kiwi_like.runtime_config import RuntimeConfig, load_runtime_config
 
 REPO_SYNTAX = (
     "source,type,alias,priority,imageinclude,package_gpgcheck,{signing_keys},"
@@ -72,6 +75,24 @@ LIST_OPTIONS = (
     "--set-type-attr",
     "--add-container-label",
 )
+
+
+def runtime_config(args: Mapping[str, Any]) -> RuntimeConfig:
+    """The runtime config with the command line applied, once for every stage.
+
+    The cache directory: `--shared-cache-dir`, then the config's `cache.shared_dir`,
+    then the default.
+    """
+    config = load_runtime_config(args.get("--config"))
+    if args.get("--shared-cache-dir"):
+        cache_dir = Path(args["--shared-cache-dir"]).absolute()
+        config = dataclasses.replace(config, shared_cache_dir=cache_dir)
+    return config
+
+
+def temp_dir(args: Mapping[str, Any]) -> Path | None:
+    value = args.get("--temp-dir")
+    return Path(value) if value else None
 
 
 def merge(global_args: Mapping[str, Any], command_args: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from kiwi_like.cli.command import Command
+from kiwi_like.cli.options import runtime_config
 from kiwi_like.result import read_results
 from kiwi_like.result.bundle import bundle
-from kiwi_like.runtime_config import load_runtime_config
 
 RESULT_OPTIONS = "[--config=<configfile>] [--debug] [--color-output] [--logfile=<filename>]"
 
@@ -45,7 +45,7 @@ def run_list(args: dict[str, Any]) -> int:
 
 
 def run_bundle(args: dict[str, Any]) -> int:
-    config = load_runtime_config(args.get("--config"))
+    config = runtime_config(args)
     bundle(
         Path(args["--target-dir"]),
         Path(args["--bundle-dir"]),

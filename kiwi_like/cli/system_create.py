@@ -6,66 +6,61 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from kiwi_like.cli import options as cli
 from kiwi_like.cli.command import Command
-from kiwi_like.cli.options import (
-    GLOBAL_HELP,
-    GLOBAL_USAGE,
-    OVERRIDE_HELP,
-    OVERRIDE_USAGE,
-    build_options,
-)
-from kiwi_like.cli.system_prepare import cache_dir, prepare_options, temp_dir
+from kiwi_like.cli.system_prepare import clear_caches, prepare_options
 from kiwi_like.create.pipeline import builder_for, create_image
 from kiwi_like.description import load_build
 from kiwi_like.prepare import load_state, prepare_root
-from kiwi_like.runtime_config import load_runtime_config
 
 CREATE_USAGE = f"""usage: kiwi-ng system create -h | --help
        kiwi-ng system create --root=<directory> --target-dir=<directory>
-{GLOBAL_USAGE}
+{cli.GLOBAL_USAGE}
 
 options:
   --root=<directory>             a root made by 'system prepare'
   --target-dir=<directory>       where the image files go
-{GLOBAL_HELP}
+{cli.GLOBAL_HELP}
 """
 
 BUILD_USAGE = f"""usage: kiwi-ng system build -h | --help
        kiwi-ng system build --description=<directory> --target-dir=<directory>
            [--allow-existing-root] [--clear-cache]
-{OVERRIDE_USAGE}
-{GLOBAL_USAGE}
+{cli.OVERRIDE_USAGE}
+{cli.GLOBAL_USAGE}
 
 options:
   --description=<directory>      the image description directory
   --target-dir=<directory>       where the image files go; the root is <target-dir>/build/image-root
   --allow-existing-root          reuse an existing root directory
   --clear-cache                  empty the shared package cache first
-{OVERRIDE_HELP}
-{GLOBAL_HELP}
+{cli.OVERRIDE_HELP}
+{cli.GLOBAL_HELP}
 """
 
 
 def run_create(args: dict[str, Any]) -> int:
     root = Path(args["--root"]).resolve()
-    config = load_runtime_config(args.get("--config"))
+    config = cli.runtime_config(args)
     description, options = load_state(root)
     if args.get("--type"):
         options = dataclasses.replace(options, build_type=args["--type"])
     build = load_build(description, options, config)
-    create_image(build, root, Path(args["--target-dir"]), config, temp_dir(args), cache_dir(args))
+    create_image(build, root, Path(args["--target-dir"]), config, cli.temp_dir(args))
     return 0
 
 
 def run_build(args: dict[str, Any]) -> int:
-    config = load_runtime_config(args.get("--config"))
-    options = build_options(args)
+    config = cli.runtime_config(args)
+    options = cli.build_options(args)
     build = load_build(args["--description"], options, config, args.get("--kiwi-file"))
-    builder_for(build)  # an unsupported type fails now, not after the prepare
+    builder_for(build)  # an unsupported type or setting fails now, not after the prepare
+    build.settings  # noqa: B018
     target_dir = Path(args["--target-dir"]).resolve()
     root = target_dir / "build" / "image-root"
+    clear_caches(args, config)
     prepare_root(build, prepare_options(args, root), config, options)
-    create_image(build, root, target_dir, config, temp_dir(args), cache_dir(args))
+    create_image(build, root, target_dir, config, cli.temp_dir(args))
     return 0
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from kiwi_like import timing
 from kiwi_like.create import formats
 from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.imagetypes import settings_of
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.result import Results
 from kiwi_like.runtime_config import RuntimeConfig
 
@@ -17,19 +19,20 @@ def create(
     from kiwi_like.create.disk import build_disk
     from kiwi_like.create.iso.install import build_install_iso, build_install_tarball
 
+    settings = settings_of(build, DiskSettings)
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
     initrd_cache = config.shared_cache_dir if config.initrd_cache else None
     disk = build_disk(build, root, raw, scratch, config.initrd_modules, initrd_cache)
-    if build.build_type.flag("installiso"):
+    if settings.install_iso:
         install_name = f"{build.result_basename}.install.iso"
         build_install_iso(build, root, disk, results.stage(install_name), scratch)
         results.publish_image("installation_image", install_name, config.checksum_algorithm)
-    if build.build_type.flag("installpxe"):
+    if settings.install_pxe:
         tar_name = f"{build.result_basename}.install.tar"
         build_install_tarball(build, root, disk, results.stage(tar_name), scratch)
         results.publish_image("installation_pxe_archive", tar_name, config.checksum_algorithm)
-    disk_format = build.build_type.format
+    disk_format = settings.disk_format
     if disk_format:
         name = formats.format_filename(build, disk_format)
         with timing.step(f"{disk_format} conversion", "compression"):

@@ -6,17 +6,13 @@ results' staging area and publishes finished files.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
-from kiwi_like import timing
-from kiwi_like.create import oem
-from kiwi_like.create.container import builder as container
-from kiwi_like.create.iso import live
-from kiwi_like.create.pxe import builder as kis
+from kiwi_like import lazy, timing
 from kiwi_like.description import ResolvedBuild
-from kiwi_like.errors import KiwiLikeError
+from kiwi_like.description.imagetypes import image_type_kind
 from kiwi_like.installer import package_manager_for
 from kiwi_like.log import log
 from kiwi_like.prepare import scripts
@@ -28,22 +24,10 @@ from kiwi_like.scratch import scratch_directory
 
 Builder = Callable[[ResolvedBuild, Path, Results, Path, RuntimeConfig], None]
 
-BUILDERS: dict[str, Builder] = {
-    "oem": oem.create,
-    "iso": live.create,
-    "kis": kis.create,
-    "docker": container.create,
-    "oci": container.create,
-}
-
 
 def builder_for(build: ResolvedBuild) -> Builder:
-    image = build.build_type.image
-    if image not in BUILDERS:
-        raise KiwiLikeError(
-            f"image type '{image}' cannot be created yet (supported: {', '.join(BUILDERS)})"
-        )
-    return BUILDERS[image]
+    """The create function the type's descriptor names; refuses types that cannot be built."""
+    return cast(Builder, lazy.load(image_type_kind(build.build_type.image).builder))
 
 
 def create_image(
@@ -52,14 +36,11 @@ def create_image(
     target_dir: Path,
     config: RuntimeConfig,
     temp_dir: Path | None = None,
-    cache_dir: Path | None = None,
 ) -> Path:
     """Build the image files of `build` from `root` into `target_dir`; return the result file."""
     create = builder_for(build)
     root = root.resolve()
     target_dir = target_dir.resolve()
-    if cache_dir is not None:
-        config = dataclasses.replace(config, shared_cache_dir=cache_dir)
     recorder = timing.Recorder()
     with (
         collecting_results(target_dir) as results,
@@ -79,7 +60,7 @@ def create_image(
         with timing.step("images.sh", "config"), scripts.script_environment(root, build):
             scripts.run_script(root, build, "images.sh")
         create(build, root, results, scratch, config)
-        manager = package_manager_for(build, root, config.shared_cache_dir, scratch, config)
+        manager = package_manager_for(build, root, scratch, config)
         basename = build.result_basename
         with timing.step("package metadata", "results"):
             write_package_metadata(manager, results.staging, basename)

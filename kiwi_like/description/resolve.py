@@ -10,10 +10,11 @@ import copy
 import platform
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from kiwi_like.description import host_sources, uri, validate
+from kiwi_like.description import host_sources, imagetypes, uri, validate
 from kiwi_like.description.model import (
     Archive,
     BuildType,
@@ -34,7 +35,7 @@ from kiwi_like.description.overrides import (
     parse_repository,
     with_credentials,
 )
-from kiwi_like.description.upgrade import RENAMED_IMAGE_TYPES
+from kiwi_like.description.packagemanagers import default_repository_type, find_package_manager
 from kiwi_like.errors import CommandLineError, DescriptionError
 from kiwi_like.runtime_config import RuntimeConfig
 
@@ -84,6 +85,11 @@ class ResolvedBuild:
     def result_basename(self) -> str:
         """kiwi's result naming: <name>.<arch>-<version>."""
         return f"{self.name}.{self.arch}-{self.version}"
+
+    @cached_property
+    def settings(self) -> imagetypes.TypeSettings:
+        """The selected type's typed settings, read once; refuses what cannot be built."""
+        return imagetypes.type_settings(self)
 
 
 def host_arch() -> str:
@@ -207,7 +213,7 @@ def _select_type(
             "no <type> in the <preferences> of the selected profiles", file=str(description.file)
         )
     if options.build_type:
-        wanted = RENAMED_IMAGE_TYPES.get(options.build_type, options.build_type)
+        wanted = imagetypes.LEGACY_NAMES.get(options.build_type, options.build_type)
         matching = [t for t in types if t.image == wanted]
         if matching:
             return next((t for t in matching if t.primary), matching[0])
@@ -346,13 +352,15 @@ def _repositories(
                 "--add-repo-credentials", parse_repository("--add-repo", text), credentials
             )
         )
-    is_apt = preferences.packagemanager == "apt"
-    if not repositories and is_apt:
-        repositories = [Repository(source=uri.HOST_SOURCES, type="apt-deb")]
+    # The package manager's facts; a name without a descriptor fails later, in prepare.
+    kind = find_package_manager(preferences.packagemanager)
+    default_type = default_repository_type(preferences.packagemanager)
+    if not repositories and kind is not None and kind.builds_from_host_sources:
+        repositories = [Repository(source=uri.HOST_SOURCES, type=default_type)]
     resolved: list[Repository] = []
     for repository in repositories:
         if not repository.type:
-            repository = replace(repository, type="apt-deb" if is_apt else "rpm-md")
+            repository = replace(repository, type=default_type)
         if repository.source.rstrip("/") == uri.HOST_SOURCES.rstrip("/"):
             resolved += _host_repositories(repository, config)
             continue

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import re
 
+from kiwi_like.description.imagetypes import LEGACY_NAMES
 from kiwi_like.description.xmlload import LoadedXml
 
 SUPPORTED_MAJOR_VERSIONS = (6, 7, 8)
-
-# Image type names that kiwi renamed; the old name still selects the type.
-RENAMED_IMAGE_TYPES = {"vmx": "oem", "pxe": "kis"}
 
 
 def check_schemaversion(loaded: LoadedXml) -> str:
@@ -36,8 +34,8 @@ def upgrade(loaded: LoadedXml) -> list[str]:
     for tag, attribute in IMAGE_TYPE_ATTRIBUTES:
         for element in loaded.root.iter(tag):
             old = element.get(attribute, "")
-            if old in RENAMED_IMAGE_TYPES:
-                new = RENAMED_IMAGE_TYPES[old]
+            if old in LEGACY_NAMES:
+                new = LEGACY_NAMES[old]
                 element.set(attribute, new)
                 file, line = loaded.origin(element)
                 warnings.append(

@@ -13,10 +13,10 @@ import tarfile
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.container import tree
-from kiwi_like.create.container.layout import Layout
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
+from kiwi_like.oci import tree
+from kiwi_like.oci.layout import Layout
 
 BASE_LAYOUT = "image/derived-base"  # relative to the root
 BASE_TREE = "image/derived-base.tree.json"

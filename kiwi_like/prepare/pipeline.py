@@ -11,15 +11,15 @@ from typing import Any
 
 from kiwi_like import timing
 from kiwi_like.chroot import build_time_files
-from kiwi_like.create.container.base import import_base
-from kiwi_like.create.disk.initrdcache import InitrdCache
-from kiwi_like.create.requirements import required_packages
-from kiwi_like.description import BuildOptions, ResolvedBuild
+from kiwi_like.description import BuildOptions, ResolvedBuild, imagetypes
+from kiwi_like.description.imagetypes.container import ContainerSettings
+from kiwi_like.description.packagemanagers import all_cache_dirs, holds_package_database
 from kiwi_like.description.uri import redact
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.installer import PackageManager, package_manager_for, rpm
+from kiwi_like.installer import PackageManager, package_manager_for
 from kiwi_like.log import log
 from kiwi_like.prepare import overlay, scripts, settings, users
+from kiwi_like.prepare.base_image import import_base
 from kiwi_like.prepare.rootcache import RootCache, RootCacheInfo, cache_key
 from kiwi_like.runtime_config import RuntimeConfig
 from kiwi_like.scratch import scratch_directory
@@ -32,8 +32,6 @@ STATE_FILE = "image/kiwi-like.json"
 class PrepareOptions:
     root: Path
     allow_existing_root: bool = False
-    clear_cache: bool = False
-    shared_cache_dir: Path | None = None
     temp_dir: Path | None = None
 
 
@@ -45,18 +43,18 @@ def setup_root(root: Path, allow_existing: bool) -> bool:
                 f"root directory {root} already exists and is not empty "
                 "(use --allow-existing-root to reuse it)"
             )
-        return (root / "var/lib/dpkg/status").is_file() or rpm.has_database(root)
+        return holds_package_database(root)
     root.mkdir(parents=True, exist_ok=True)
     return False
 
 
 def clear_cache(cache_dir: Path) -> None:
-    for name in ("apt", "zypper", "dnf"):
+    """The caches prepare keeps: every package manager's packages and the root cache."""
+    for name in all_cache_dirs():  # every package manager's packages
         if (cache_dir / name).exists():
             log.info("Clearing package cache %s", cache_dir / name)
             shutil.rmtree(cache_dir / name)
     RootCache(cache_dir, 1).clear()
-    InitrdCache(cache_dir).clear()
 
 
 STEP_STAGES = {
@@ -98,15 +96,16 @@ def prepare_root(
 ) -> list[StepTiming]:
     root = options.root.resolve()
     bootstrapped = setup_root(root, options.allow_existing_root)
-    cache_dir = options.shared_cache_dir or config.shared_cache_dir
-    if options.clear_cache:
-        clear_cache(cache_dir)
+    cache_dir = config.shared_cache_dir
     step = _Steps()
     root_cache = RootCache(cache_dir, config.root_cache_size)
     with scratch_directory(options.temp_dir) as scratch:
-        manager = package_manager_for(build, root, cache_dir, scratch, config)
+        manager = package_manager_for(build, root, scratch, config)
         image_packages, collections = _image_packages(build, manager)
-        derived_from = build.build_type.get("derived_from")
+        type_settings = build.settings if build.build_type.image in imagetypes.IMAGE_TYPES else None
+        derived_from = (
+            type_settings.derived_from if isinstance(type_settings, ContainerSettings) else None
+        )
         key = None
         if root_cache.enabled and not bootstrapped and not derived_from:
             key = cache_key(
@@ -179,7 +178,7 @@ def _image_packages(
             build.preferences.packagemanager,
             ", ".join(skipped),
         )
-    needed = [p for p in required_packages(build) if p not in packages.image]
+    needed = [p for p in imagetypes.image_packages(build) if p not in packages.image]
     if needed:
         log.info("Adding packages the %s type needs: %s", build.build_type.image, " ".join(needed))
     return (*packages.image, *needed), tuple(collections)

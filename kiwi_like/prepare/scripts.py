@@ -16,42 +16,13 @@ from pathlib import Path
 from kiwi_like import run as runner
 from kiwi_like.chroot import run_in_root
 from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.profile import profile_variables
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 from kiwi_like.rootfs import inside
 
 SCRIPT_DIR = "image"
 FUNCTIONS = Path(__file__).with_name("functions.sh")
-
-
-def profile_variables(build: ResolvedBuild) -> dict[str, str]:
-    """kiwi's /.profile variables for the image settings."""
-    preferences = build.preferences
-    build_type = build.build_type
-    bootloader = build_type.bootloader
-    values = {
-        "kiwi_iname": build.name,
-        "kiwi_displayname": build.description.displayname or build.name,
-        "kiwi_iversion": build.version,
-        "kiwi_arch": build.arch,
-        "kiwi_profiles": ",".join(build.profiles),
-        "kiwi_type": build_type.image,
-        "kiwi_filesystem": build_type.filesystem or "",
-        "kiwi_firmware": build_type.firmware or "",
-        "kiwi_initrd_system": build_type.get("initrd_system", "") or "",
-        "kiwi_bootloader": bootloader.name if bootloader else "",
-        "kiwi_language": preferences.locale or "",
-        "kiwi_keytable": preferences.keytable or "",
-        "kiwi_timezone": preferences.timezone or "",
-        "kiwi_packagemanager": preferences.packagemanager,
-        "kiwi_release_version": preferences.release_version or "",
-        "kiwi_drivers": ",".join(
-            name for files in build.file_lists if files.kind == "drivers" for name in files.files
-        ),
-    }
-    for name, value in build_type.oemconfig.items():
-        values["kiwi_" + name.replace("-", "")] = value
-    return values
 
 
 @contextmanager

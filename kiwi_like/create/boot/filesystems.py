@@ -12,12 +12,53 @@ from __future__ import annotations
 
 import os
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from kiwi_like import run as runner
-from kiwi_like.create.disk.layout import PlannedPartition
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
+
+MIB = 1 << 20
+ROOT_GROWTH = 1.3  # the root file system gets this much of the tree's size...
+ROOT_RESERVE = 300 * MIB  # ...plus this
+
+
+class FileSystemPlace(Protocol):
+    """Where a file system goes and what identifies it (a disk partition or an image file)."""
+
+    @property
+    def filesystem(self) -> str | None: ...
+    @property
+    def start(self) -> int: ...  # bytes into the disk image; 0 for an image file
+    @property
+    def size(self) -> int: ...
+    @property
+    def uuid(self) -> str | None: ...
+    @property
+    def label(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """A file system in a file of its own (a kis root image), not in a disk."""
+
+    filesystem: str
+    size: int
+    uuid: str
+    label: str
+    start: int = 0
+
+
+def round_up(value: int, unit: int = MIB) -> int:
+    return -(-value // unit) * unit
+
+
+def root_minimum(tree_bytes: int) -> int:
+    """Room for a root tree of `tree_bytes` (apparent size) in its own file system."""
+    return round_up(int(tree_bytes * ROOT_GROWTH) + ROOT_RESERVE)
+
 
 _FILL_XFS = r"""
 set -e
@@ -48,7 +89,7 @@ def sized_file(path: Path, size: int) -> None:
 
 
 def make_root_filesystem(
-    partition: PlannedPartition, tree: Path, output: Path, work: Path, create_options: str = ""
+    partition: FileSystemPlace, tree: Path, output: Path, work: Path, create_options: str = ""
 ) -> None:
     fs = partition.filesystem
     assert fs is not None and partition.uuid is not None and partition.label is not None
@@ -98,7 +139,7 @@ def can_make_in_place(filesystem: str, create_options: str) -> bool:
 
 
 def make_root_filesystem_in_place(
-    partition: PlannedPartition, tree: Path, image: Path, create_options: str = ""
+    partition: FileSystemPlace, tree: Path, image: Path, create_options: str = ""
 ) -> None:
     """An ext2/3/4 root file system filled from `tree`, written into the disk image file
     at the partition's offset (`mke2fs -E offset=`): no partition file, no copy."""
@@ -112,7 +153,7 @@ def make_root_filesystem_in_place(
     )  # fmt: skip
 
 
-def make_swap(partition: PlannedPartition, output: Path) -> None:
+def make_swap(partition: FileSystemPlace, output: Path) -> None:
     assert partition.uuid is not None and partition.label is not None
     sized_file(output, partition.size)
     runner.run(["mkswap", "-U", partition.uuid, "-L", partition.label, output])

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kiwi_like.chroot import Bind, run_in_root
-from kiwi_like.create.disk.kernel import Kernel
+from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.log import log
 
 CONF_IN_ROOT = "/run/kiwi-like-initramfs"  # the configuration directory, bound into the root

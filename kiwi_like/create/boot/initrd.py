@@ -10,9 +10,9 @@ from pathlib import Path
 
 from kiwi_like import timing
 from kiwi_like.chroot import run_in_root
-from kiwi_like.create.disk.initrdcache import InitrdCache, initrd_key
-from kiwi_like.create.disk.kernel import Kernel
-from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.create.boot.initrdcache import InitrdCache, initrd_key
+from kiwi_like.create.boot.kernel import Kernel
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 from kiwi_like.rootfs import resolve_in_root

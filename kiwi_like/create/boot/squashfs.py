@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.disk.steps import step
+from kiwi_like.create.steps import step
 
 
 def compression_options(compression: str) -> list[str]:

@@ -6,11 +6,15 @@ import os
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.container import tree
-from kiwi_like.create.container.base import BASE_TAG, imported_base
 from kiwi_like.create.container.config import image_config, naming, timestamp
 from kiwi_like.create.container.layer import write_layer_blob
-from kiwi_like.create.container.layout import (
+from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.imagetypes import settings_of
+from kiwi_like.description.imagetypes.container import ContainerSettings
+from kiwi_like.errors import KiwiLikeError
+from kiwi_like.log import log
+from kiwi_like.oci import tree
+from kiwi_like.oci.layout import (
     CONFIG_TYPE,
     LAYER_TYPE,
     MANIFEST_TYPE,
@@ -19,9 +23,7 @@ from kiwi_like.create.container.layout import (
     link_or_copy,
     manifest,
 )
-from kiwi_like.description import ResolvedBuild
-from kiwi_like.errors import KiwiLikeError
-from kiwi_like.log import log
+from kiwi_like.prepare.base_image import BASE_TAG, imported_base
 from kiwi_like.result import Results
 from kiwi_like.runtime_config import RuntimeConfig
 
@@ -45,8 +47,9 @@ def _default_command(root: Path) -> list[str]:
 
 def write_layout(build: ResolvedBuild, root: Path, layout: Layout, epoch: int | None) -> None:
     """The image as an OCI layout: the base's layers (if derived) plus one of the root."""
+    settings = settings_of(build, ContainerSettings)
     base = imported_base(root)
-    if build.build_type.get("derived_from") and base is None:
+    if settings.derived_from and base is None:
         raise KiwiLikeError(
             f"{root} holds no imported base image: prepare it again with this derived_from"
         )
@@ -71,7 +74,7 @@ def write_layout(build: ResolvedBuild, root: Path, layout: Layout, epoch: int | 
     blob = write_layer_blob(root, entries, layout.blobs, epoch, removed)
     layers.append(Descriptor(LAYER_TYPE, blob.digest, blob.size))
     diff_ids.append(blob.diff_id)
-    container = build.build_type.containerconfig
+    container = settings.config
     config = image_config(container, build.arch, diff_ids, timestamp(epoch),
                           _default_command(root), base_config)  # fmt: skip
     config_descriptor = layout.add_json(CONFIG_TYPE, config)
@@ -87,7 +90,7 @@ def _tagged(layout: Layout, tag: str) -> Descriptor:
 
 
 def _docker_archive(build: ResolvedBuild, layout: Layout, output: Path, scratch: Path) -> None:
-    names = naming(build.build_type.containerconfig)
+    names = naming(settings_of(build, ContainerSettings).config)
     first, *more = names.references
     extra = [option for reference in more for option in ("--additional-tag", reference)]
     runner.run(

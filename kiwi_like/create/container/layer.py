@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from kiwi_like.create.container.tree import Entry
+from kiwi_like.oci.tree import Entry
 
 WHITEOUT_PREFIX = ".wh."
 KINDS = {"dir": tarfile.DIRTYPE, "file": tarfile.REGTYPE, "symlink": tarfile.SYMTYPE}

@@ -21,19 +21,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kiwi_like import timing
-from kiwi_like.create.disk import filesystems, grub, table
+from kiwi_like.create.boot import filesystems
+from kiwi_like.create.boot.filesystems import MIB, root_minimum, round_up
+from kiwi_like.create.boot.tree import ESP_MOUNTPOINT, excluded_paths, parked, tree_size
+from kiwi_like.create.disk import grub, table
 from kiwi_like.create.disk.configure import configure_root
 from kiwi_like.create.disk.esp import make_esp
 from kiwi_like.create.disk.grubcfg import early_config
 from kiwi_like.create.disk.identity import Identities
-from kiwi_like.create.disk.layout import MIB, DiskLayout, plan_layout, root_minimum, round_up
+from kiwi_like.create.disk.layout import DiskLayout, plan_layout
 from kiwi_like.create.disk.preflight import check_image, grub_firmwares
 from kiwi_like.create.disk.result import DiskResult, describe
-from kiwi_like.create.disk.settings import DiskSettings, disk_settings
 from kiwi_like.create.disk.sparse import copy_into
-from kiwi_like.create.disk.steps import step
-from kiwi_like.create.disk.tree import ESP_MOUNTPOINT, excluded_paths, parked, tree_size
+from kiwi_like.create.steps import step
 from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.imagetypes import settings_of
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.log import log
 from kiwi_like.prepare import scripts
 
@@ -191,13 +194,13 @@ def build_disk(
     """
     root = root.absolute()
     image = image.absolute()
-    settings = disk_settings(build)
+    settings = settings_of(build, DiskSettings)
     kernel = check_image(root, settings)
     ids = Identities.new()
-    attributes = build.build_type
     with step("configuring the root for the disk"):
-        mount_options = attributes.get("fsmountoptions") or "defaults"
-        configure_root(root, settings, ids, kernel, mount_options, initrd_modules, cache_dir)
+        configure_root(
+            root, settings, ids, kernel, settings.mount_options, initrd_modules, cache_dir
+        )
     with timing.step("disk hooks", "config"):
         run_disk_hooks(build, root)
     root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))
@@ -208,7 +211,7 @@ def build_disk(
             boot = grub.make_boot_images(
                 root, grub_firmwares(settings), early_config(ids.root_uuid), work
             )
-        create_options = attributes.get("fscreateoptions") or ""
+        create_options = settings.create_options
         in_place = filesystems.can_make_in_place(settings.filesystem, create_options)
         with partial_file(image) as partial:
             if in_place:

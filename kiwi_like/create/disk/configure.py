@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiwi_like import timing
-from kiwi_like.create.disk import resize
+from kiwi_like.create.boot import resize
+from kiwi_like.create.boot.grub import install_grub_modules
+from kiwi_like.create.boot.initrd import generate_initrd
+from kiwi_like.create.boot.kernel import Kernel
+from kiwi_like.create.boot.tree import ESP_MOUNTPOINT
 from kiwi_like.create.disk.fstab import write_fstab
-from kiwi_like.create.disk.grubcfg import install_grub_modules, write_grub_cfg
+from kiwi_like.create.disk.grubcfg import write_grub_cfg
 from kiwi_like.create.disk.identity import Identities
-from kiwi_like.create.disk.initrd import generate_initrd
-from kiwi_like.create.disk.kernel import Kernel
 from kiwi_like.create.disk.preflight import grub_firmwares
-from kiwi_like.create.disk.settings import DiskSettings
-from kiwi_like.create.disk.tree import ESP_MOUNTPOINT
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.log import log
 from kiwi_like.rootfs import resolve_in_root
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.disk.layout import MIB, PlannedPartition
+from kiwi_like.create.boot.filesystems import MIB
+from kiwi_like.create.boot.tools import MTOOLS_ENV
+from kiwi_like.create.disk.layout import PlannedPartition
 from kiwi_like.log import log
 
-MTOOLS_ENV = {"MTOOLS_SKIP_CHECK": "1"}
 FAT32_MINIMUM = 64 * MIB  # below this, FAT16 (FAT32 needs enough clusters)
 
 

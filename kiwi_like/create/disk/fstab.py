@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiwi_like.create.boot.fstab import kept_entry
 from kiwi_like.create.disk.identity import Identities
 from kiwi_like.create.disk.layout import device_reference
-from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.rootfs import resolve_in_root
 
 HEADER = "# /etc/fstab: written by kiwi-like for this disk image\n"
-OURS = ("/", "/boot/efi")
 
 
 def fstab_lines(settings: DiskSettings, ids: Identities, mount_options: str) -> list[str]:
@@ -26,30 +26,10 @@ def fstab_lines(settings: DiskSettings, ids: Identities, mount_options: str) -> 
     return lines
 
 
-def kept_entry(line: str) -> bool:
-    """Entries of the image's own fstab that the disk does not replace."""
-    fields = line.split()
-    if not fields or fields[0].startswith("#"):
-        return False
-    return not (len(fields) >= 3 and (fields[1] in OURS or fields[2] == "swap"))
-
-
 def write_fstab(root: Path, settings: DiskSettings, ids: Identities, mount_options: str) -> None:
     path = resolve_in_root(root, "/etc/fstab")
     existing = path.read_text().splitlines() if path.is_file() else []
     kept = [line for line in existing if kept_entry(line)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + "\n".join([*fstab_lines(settings, ids, mount_options), *kept]) + "\n")
-    path.chmod(0o644)
-
-
-def write_diskless_fstab(root: Path, system: str) -> None:
-    """fstab for a root that is not on a disk partition (live or network boot):
-    the image's own entries without root, EFI and swap lines of an earlier disk."""
-    path = resolve_in_root(root, "/etc/fstab")
-    existing = path.read_text().splitlines() if path.is_file() else []
-    kept = [line for line in existing if kept_entry(line)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = f"# /etc/fstab: written by kiwi-like for this {system}\n"
-    path.write_text(header + "".join(f"{line}\n" for line in kept))
     path.chmod(0o644)

@@ -15,25 +15,16 @@ sectors after it.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiwi_like.chroot import Bind, run_in_root
-from kiwi_like.create.disk.grubcfg import GRUB_DIR, PLATFORMS
+from kiwi_like.create.boot.grub import MODULES, PLATFORMS, mkimage
 from kiwi_like.create.disk.layout import SECTOR, DiskLayout
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.log import log
 from kiwi_like.rootfs import resolve_in_root
 
-MODULES = (
-    "part_gpt", "part_msdos", "ext2", "xfs", "btrfs", "fat", "search", "search_fs_uuid",
-    "normal", "linux", "boot", "serial", "terminal", "echo", "configfile", "test", "gzio",
-)  # fmt: skip
 PLATFORM_MODULES = {"bios": ("biosdisk",), "efi": ("efi_gop",)}
-OPTIONAL_MODULES = ("efi_gop", "efi_uga")  # not in every GRUB build
 OUTPUT_NAMES = {"bios": "core.img", "efi": "BOOTX64.EFI"}
-IN_ROOT = "/tmp"  # where the work directory is bound inside the root
 
 # boot.S: where boot.img keeps what grub-bios-setup fills in
 MBR_CODE_END = 440  # disk signature and partition table follow
@@ -51,32 +42,6 @@ class BootImages:
     bios_core: Path
     boot_img: bytes
     efi_image: Path | None
-
-
-def mkimage(
-    root: Path, platform: str, modules: Sequence[str], early_config: str, output: Path
-) -> Path:
-    """Run the image's grub-mkimage for `platform`; modules the build lacks are left out
-    if they are optional."""
-    # i386-pc-eltorito (a CD's BIOS core) is made from the i386-pc modules
-    module_dir = resolve_in_root(root, f"/usr/lib/grub/{platform.removesuffix('-eltorito')}")
-    wanted = [
-        name
-        for name in modules
-        if name not in OPTIONAL_MODULES or (module_dir / f"{name}.mod").is_file()
-    ]
-    work = output.parent
-    (work / "early.cfg").write_text(early_config)
-    log.info("Making the GRUB %s image with the image's grub-mkimage", platform)
-    run_in_root(
-        root,
-        ["grub-mkimage", "-O", platform, "-o", f"{IN_ROOT}/{output.name}",
-         "-c", f"{IN_ROOT}/early.cfg", "-p", GRUB_DIR, *wanted],
-        binds=[Bind(work, IN_ROOT)],
-    )  # fmt: skip
-    if not output.is_file():
-        raise KiwiLikeError(f"grub-mkimage did not write {output.name}")
-    return output
 
 
 def grub_mkimage(root: Path, firmware: str, early_config: str, work: Path) -> Path:

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiwi_like.create.boot.filesystems import MIB
 from kiwi_like.create.disk.identity import ESP_LABEL, SWAP_LABEL, Identities
-from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.errors import KiwiLikeError
 
-MIB = 1 << 20
 SECTOR = 512
 HEAD = MIB  # partition table and alignment before the first partition
 TAIL = MIB  # the GPT backup table, rounded to a MiB
 BIOS_BOOT_SIZE = MIB
-ROOT_GROWTH = 1.3  # the root file system gets this much of the tree's size...
-ROOT_RESERVE = 300 * MIB  # ...plus this
 
 GPT_TYPES = {
     "bios": "21686148-6449-6E6F-744E-656564454649",
@@ -84,15 +82,6 @@ class DiskLayout:
         if bios is not None:
             return bios.start, bios.size
         return SECTOR, self.partitions[0].start - SECTOR
-
-
-def round_up(value: int, unit: int = MIB) -> int:
-    return -(-value // unit) * unit
-
-
-def root_minimum(tree_bytes: int) -> int:
-    """Room for a root tree of `tree_bytes` (apparent size) in its own file system."""
-    return round_up(int(tree_bytes * ROOT_GROWTH) + ROOT_RESERVE)
 
 
 def fixed_partitions(settings: DiskSettings) -> list[tuple[str, int]]:

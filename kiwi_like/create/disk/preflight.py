@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiwi_like.create.disk import resize
-from kiwi_like.create.disk.initrd import initrd_tool
-from kiwi_like.create.disk.kernel import Kernel, newest_kernel
-from kiwi_like.create.disk.settings import DiskSettings
+from kiwi_like.create.boot import resize
+from kiwi_like.create.boot.initrd import initrd_tool
+from kiwi_like.create.boot.kernel import Kernel, newest_kernel
+from kiwi_like.create.boot.tools import GRUB_FILES, has_program
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.rootfs import resolve_in_root
-
-PROGRAM_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
-# firmware -> (a file of GRUB's platform directory, the package shipping it)
-GRUB_FILES = {
-    "bios": ("/usr/lib/grub/i386-pc/boot.img", "grub-pc-bin"),
-    "efi": ("/usr/lib/grub/x86_64-efi/kernel.img", "grub-efi-amd64-bin"),
-}
-
-
-def has_program(root: Path, name: str) -> bool:
-    return any(resolve_in_root(root, f"{directory}/{name}").is_file() for directory in PROGRAM_DIRS)
 
 
 def grub_firmwares(settings: DiskSettings) -> tuple[str, ...]:

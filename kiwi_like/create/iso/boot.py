@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.disk.esp import MTOOLS_ENV
-from kiwi_like.create.disk.grub import MODULES, mkimage
-from kiwi_like.create.disk.grubcfg import GRUB_DIR, menu_header, quote
-from kiwi_like.create.disk.settings import BootMenu
+from kiwi_like.create.boot.grub import GRUB_DIR, MODULES, menu_header, mkimage, quote
+from kiwi_like.create.boot.tools import MTOOLS_ENV
+from kiwi_like.description.imagetypes.bootmenu import BootMenu
 from kiwi_like.rootfs import resolve_in_root
 
 CD_MODULES = (*MODULES, "iso9660", "search_fs_file", "search_label", "chain")

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.disk import DiskResult
-from kiwi_like.create.disk.kernel import Kernel
-from kiwi_like.create.disk.preflight import has_program
-from kiwi_like.create.disk.steps import step
-from kiwi_like.create.initramfs import make_initrd
+from kiwi_like.create.boot import netboot_samples as samples
+from kiwi_like.create.boot.initramfs import make_initrd
+from kiwi_like.create.boot.kernel import Kernel
+from kiwi_like.create.boot.tools import has_program
+from kiwi_like.create.disk.result import DiskResult
 from kiwi_like.create.iso.boot import (
     HARD_DISK,
     MenuEntry,
@@ -34,9 +34,11 @@ from kiwi_like.create.iso.boot import (
     medium_id_file,
 )
 from kiwi_like.create.iso.medium import make_iso
-from kiwi_like.create.iso.settings import iso_settings
-from kiwi_like.create.pxe import samples
+from kiwi_like.create.steps import step
 from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.imagetypes import settings_of
+from kiwi_like.description.imagetypes.medium import IsoSettings
+from kiwi_like.description.imagetypes.oem import DiskSettings, InstallSettings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 from kiwi_like.result import file_digest
@@ -55,36 +57,6 @@ INSTALLER_TOOLS = (
     ("blockdev", "util-linux"),
 )
 INSTALLER_MODULES = ("isofs", "sr_mod", "cdrom")
-
-
-@dataclass(frozen=True)
-class InstallSettings:
-    """<oemconfig> as the installer reads it (kiwi's names in the comments)."""
-
-    unattended: bool  # oem-unattended
-    unattended_id: str | None  # oem-unattended-id: the target's /dev/disk/by-id name
-    device_filter: str | None  # oem-device-filter: regex of devices to leave out
-    skip_verify: bool  # oem-skip-verify
-    reboot: bool  # oem-reboot
-    shutdown: bool  # oem-shutdown
-    install_first: bool  # installboot="install": the install entry is the default
-
-
-def install_settings(build: ResolvedBuild) -> InstallSettings:
-    oem = build.build_type.oemconfig
-
-    def flag(name: str) -> bool:
-        return (oem.get(name) or "").strip().lower() == "true"
-
-    return InstallSettings(
-        unattended=flag("oem-unattended"),
-        unattended_id=oem.get("oem-unattended-id") or None,
-        device_filter=oem.get("oem-device-filter") or None,
-        skip_verify=flag("oem-skip-verify"),
-        reboot=flag("oem-reboot"),
-        shutdown=flag("oem-shutdown"),
-        install_first=build.build_type.get("installboot") in ("install", "failsafe-install"),
-    )
 
 
 def install_conf(
@@ -132,8 +104,15 @@ def make_installer_initrd(root: Path, kernel: Kernel, work: Path) -> Path:
     )
 
 
+def _medium(build: ResolvedBuild) -> IsoSettings:
+    medium = settings_of(build, DiskSettings).install_iso
+    if medium is None:
+        raise KiwiLikeError('an install ISO needs installiso="true" in the type')
+    return medium
+
+
 def install_menu(build: ResolvedBuild, id_file: str) -> tuple[list[MenuEntry], int]:
-    menu = iso_settings(build).menu
+    menu = settings_of(build, DiskSettings).menu
     options = ("boot=kiwi-install", f"kiwi-like.medium={id_file}", *menu.kernel_options)
     install = MenuEntry.linux(
         f"Install {menu.title}",
@@ -141,7 +120,7 @@ def install_menu(build: ResolvedBuild, id_file: str) -> tuple[list[MenuEntry], i
         f"/{INSTALL_DIR}/initrd.img",
         options,
     )
-    default = 0 if install_settings(build).install_first else 1
+    default = 0 if settings_of(build, DiskSettings).install.install_first else 1
     return [install, HARD_DISK], default
 
 
@@ -163,12 +142,9 @@ def write_payload(
     kernel = Kernel(disk.kernel)
     with step("compressing the disk image for the installer"):
         runner.run(["zstd", "-q", "-T0", "-3", disk.image, "-o", payload.image])
+    settings = settings_of(build, DiskSettings)
     conf = install_conf(
-        install_settings(build),
-        disk,
-        payload.image.name,
-        file_digest(disk.image),
-        iso_settings(build).menu.title,
+        settings.install, disk, payload.image.name, file_digest(disk.image), settings.menu.title
     )
     payload.conf.write_text(conf)
     shutil.copyfile(resolve_in_root(root, kernel.image), payload.kernel)
@@ -182,7 +158,7 @@ def build_install_iso(
 ) -> None:
     """The install ISO for the finished raw disk `disk` (made from `root`)."""
     root = root.absolute()
-    medium = iso_settings(build)
+    medium = _medium(build)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-install-") as name:
         work = Path(name)
         tree = work / "medium"
@@ -210,7 +186,7 @@ def install_append_line(build: ResolvedBuild, conf_name: str) -> str:
         "boot=kiwi-install",
         f"kiwi-like.install={samples.SERVER}/{conf_name}",
         "ip=dhcp",
-        *iso_settings(build).menu.kernel_options,
+        *settings_of(build, DiskSettings).menu.kernel_options,
     ]
     return " ".join(words)
 

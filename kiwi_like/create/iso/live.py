@@ -13,13 +13,13 @@ import tempfile
 from pathlib import Path
 
 from kiwi_like.chroot import run_in_root
-from kiwi_like.create.disk import resize
-from kiwi_like.create.disk.fstab import write_diskless_fstab
-from kiwi_like.create.disk.initrd import remove_disk_settings
-from kiwi_like.create.disk.kernel import Kernel, newest_kernel
-from kiwi_like.create.disk.preflight import GRUB_FILES, has_program
-from kiwi_like.create.disk.steps import step
-from kiwi_like.create.disk.tree import METADATA_DIR
+from kiwi_like.create.boot import resize
+from kiwi_like.create.boot.fstab import write_diskless_fstab
+from kiwi_like.create.boot.initrd import remove_disk_settings
+from kiwi_like.create.boot.kernel import Kernel, newest_kernel
+from kiwi_like.create.boot.squashfs import make_squashfs
+from kiwi_like.create.boot.tools import GRUB_FILES, has_program
+from kiwi_like.create.boot.tree import METADATA_DIR
 from kiwi_like.create.iso.boot import (
     BOOT_HYBRID,
     MenuEntry,
@@ -28,9 +28,11 @@ from kiwi_like.create.iso.boot import (
     medium_id_file,
 )
 from kiwi_like.create.iso.medium import make_iso
-from kiwi_like.create.iso.settings import IsoSettings, iso_settings
-from kiwi_like.create.iso.squashfs import make_squashfs
+from kiwi_like.create.steps import step
 from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.imagetypes import settings_of
+from kiwi_like.description.imagetypes.iso import LiveSettings
+from kiwi_like.description.imagetypes.medium import IsoSettings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 from kiwi_like.result import Results
@@ -46,20 +48,6 @@ PERSISTENCE_FILES = (
      "/etc/initramfs-tools/scripts/init-premount/kiwi-like-persistence"),
     (PERSISTENCE / "hook", "/etc/initramfs-tools/hooks/kiwi-like-persistence"),
 )  # fmt: skip
-
-
-def live_settings(build: ResolvedBuild) -> IsoSettings:
-    build_type = build.build_type
-    if build_type.get("initrd_system") == "dracut":
-        raise KiwiLikeError(
-            'initrd_system="dracut" is not supported for live ISOs yet: '
-            "they boot with Debian's live-boot (initramfs-tools)"
-        )
-    if build_type.flag("hybridpersistent") and build_type.get(
-        "hybridpersistent_filesystem", "ext4"
-    ) not in ("ext4",):
-        raise KiwiLikeError("hybridpersistent_filesystem: only ext4 is supported")
-    return iso_settings(build)
 
 
 def setup_persistence(root: Path, enabled: bool) -> None:
@@ -116,8 +104,8 @@ def live_menu_entries(settings: IsoSettings, persistent: bool = False) -> list[M
 
 def build_live_iso(build: ResolvedBuild, root: Path, output: Path, scratch: Path) -> None:
     root = root.absolute()
-    settings = live_settings(build)
-    persistent = build.build_type.flag("hybridpersistent")
+    type_settings = settings_of(build, LiveSettings)
+    settings, persistent = type_settings.medium, type_settings.persistent
     kernel = check_live_image(root, settings)
     with step("configuring the root for the live system"):
         configure_live_root(root, kernel, persistent)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.disk.steps import step
 from kiwi_like.create.iso.boot import MediumBoot
-from kiwi_like.create.iso.settings import IsoSettings
+from kiwi_like.create.steps import step
+from kiwi_like.description.imagetypes.medium import IsoSettings
 
 
 def xorriso_argv(tree: Path, output: Path, boot: MediumBoot, settings: IsoSettings) -> list[str]:

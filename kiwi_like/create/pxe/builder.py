@@ -21,23 +21,22 @@ import shutil
 import tarfile
 import tempfile
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.disk import resize
-from kiwi_like.create.disk.filesystems import make_root_filesystem
-from kiwi_like.create.disk.fstab import write_diskless_fstab
-from kiwi_like.create.disk.kernel import Kernel, newest_kernel
-from kiwi_like.create.disk.layout import PlannedPartition, root_minimum
-from kiwi_like.create.disk.preflight import has_program
-from kiwi_like.create.disk.steps import step
-from kiwi_like.create.disk.tree import METADATA_DIR, parked, tree_size
-from kiwi_like.create.initramfs import make_initrd
-from kiwi_like.create.iso.settings import squashfs_compression
-from kiwi_like.create.iso.squashfs import make_squashfs
-from kiwi_like.create.pxe import samples
+from kiwi_like.create.boot import netboot_samples as samples
+from kiwi_like.create.boot import resize
+from kiwi_like.create.boot.filesystems import ImageFile, make_root_filesystem, root_minimum
+from kiwi_like.create.boot.fstab import write_diskless_fstab
+from kiwi_like.create.boot.initramfs import make_initrd
+from kiwi_like.create.boot.kernel import Kernel, newest_kernel
+from kiwi_like.create.boot.squashfs import make_squashfs
+from kiwi_like.create.boot.tools import has_program
+from kiwi_like.create.boot.tree import METADATA_DIR, parked, tree_size
+from kiwi_like.create.steps import step
 from kiwi_like.description import ResolvedBuild
+from kiwi_like.description.imagetypes import settings_of
+from kiwi_like.description.imagetypes.kis import KisSettings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
 from kiwi_like.result import Results, file_digest
@@ -46,38 +45,8 @@ from kiwi_like.runtime_config import RuntimeConfig
 
 NETBOOT_FILES = Path(__file__).with_name("netboot")
 BOOT_SCRIPT = "kiwi-netboot"
-ROOT_FILESYSTEMS = ("squashfs", "ext2", "ext3", "ext4", "xfs", "btrfs")
 NETBOOT_MODULES = ("squashfs", "overlay", "loop")
 ROOT_LABEL = "ROOT"
-
-
-@dataclass(frozen=True)
-class KisSettings:
-    filesystem: str
-    squashfs_compression: str
-    kernel_options: tuple[str, ...]
-
-
-def kis_settings(build: ResolvedBuild) -> KisSettings:
-    build_type = build.build_type
-    if build.arch != "x86_64":
-        raise KiwiLikeError(f"kis images are only supported for x86_64, not {build.arch}")
-    filesystem = build_type.filesystem or "squashfs"
-    if filesystem not in ROOT_FILESYSTEMS:
-        raise KiwiLikeError(
-            f"filesystem '{filesystem}' is not supported for kis images "
-            f"(supported: {', '.join(ROOT_FILESYSTEMS)})"
-        )
-    if build_type.get("initrd_system") == "dracut":
-        raise KiwiLikeError(
-            'initrd_system="dracut" is not supported for kis images yet: '
-            "they boot with initramfs-tools"
-        )
-    return KisSettings(
-        filesystem=filesystem,
-        squashfs_compression=squashfs_compression(build),
-        kernel_options=tuple((build_type.get("kernelcmdline") or "").split()),
-    )
 
 
 def append_line(settings: KisSettings, image_name: str, sha256: str) -> str:
@@ -105,9 +74,9 @@ def _root_image(root: Path, settings: KisSettings, output: Path, work: Path) -> 
     if settings.filesystem == "squashfs":
         make_squashfs(root, output, settings.squashfs_compression, (METADATA_DIR,))
         return
-    partition = PlannedPartition(
-        role="root", number=1, start=0, size=root_minimum(tree_size(root, (METADATA_DIR,))),
-        filesystem=settings.filesystem, uuid=str(uuid.uuid4()), label=ROOT_LABEL, partuuid="",
+    partition = ImageFile(
+        filesystem=settings.filesystem, size=root_minimum(tree_size(root, (METADATA_DIR,))),
+        uuid=str(uuid.uuid4()), label=ROOT_LABEL,
     )  # fmt: skip
     with (
         parked(root, (METADATA_DIR,), work / "parked"),
@@ -119,7 +88,7 @@ def _root_image(root: Path, settings: KisSettings, output: Path, work: Path) -> 
 def build_kis(build: ResolvedBuild, root: Path, tarball: Path, scratch: Path) -> list[str]:
     """Write the kis tarball; return the names of the files in it."""
     root = root.absolute()
-    settings = kis_settings(build)
+    settings = settings_of(build, KisSettings)
     kernel = check_kis_image(root)
     base = build.result_basename
     with step("configuring the root for network boot"):

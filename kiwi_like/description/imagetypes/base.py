@@ -1,0 +1,80 @@
+"""What every image-type descriptor has, and the readers its settings share.
+
+A descriptor is facts about one image type: how its `<type>` attributes read
+(with kiwi's defaults), what it needs installed, and which builder makes it.
+Builders are later-stage code, so a descriptor names its builder as a
+"module:function" reference that the create stage loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kiwi_like.errors import KiwiLikeError
+
+if TYPE_CHECKING:
+    from kiwi_like.description.resolve import ResolvedBuild
+
+FIRMWARES = ("bios", "efi", "uefi")
+
+
+@dataclass(frozen=True)
+class TypeSettings:
+    """What every type's settings have: the type and its initrd system."""
+
+    image: str
+    # kiwi | dracut | none, as kiwi's `$kiwi_initrd_system` says it; kiwi-like's stand-in
+    # for kiwi's own initrd ("kiwi") is the image's initramfs-tools
+    initrd_system: str
+
+
+@dataclass(frozen=True)
+class ImageTypeKind:
+    name: str
+    builder: str  # "module:function" of the create stage
+    read_settings: Callable[[ResolvedBuild], TypeSettings]
+    # Debian packages the image root needs for this type, from its settings
+    image_packages: Callable[[TypeSettings], tuple[str, ...]]
+    host_packages: tuple[str, ...]  # Debian packages the build host needs
+    firmwares: tuple[str, ...] = ()  # empty: the type does not boot by itself
+    resizes: bool = False  # the root grows to its disk on first boot unless oem-resize=false
+
+
+def flag(value: str | None, default: bool = False) -> bool:
+    """A kiwi boolean attribute or element text: "true" (any case) or not."""
+    return default if value is None or value.strip() == "" else value.strip().lower() == "true"
+
+
+def positive_number(what: str, value: str | None, default: int, unit: str = "MB") -> int:
+    if value is None or value.strip() == "":
+        return default
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise KiwiLikeError(f"{what} must be a positive number of {unit}, not '{value}'")
+    return int(value)
+
+
+def choice(what: str, value: str, allowed: tuple[str, ...], kind: str) -> str:
+    if value not in allowed:
+        raise KiwiLikeError(
+            f"{what} '{value}' is not supported for {kind} (supported: {', '.join(allowed)})"
+        )
+    return value
+
+
+def only_x86_64(build: ResolvedBuild, kind: str) -> None:
+    if build.arch != "x86_64":
+        raise KiwiLikeError(f"{kind} are only supported for x86_64, not {build.arch}")
+
+
+def initrd_system(
+    attributes: Mapping[str, str], default: str, allowed: tuple[str, ...], kind: str
+) -> str:
+    """`initrd_system` as written, else the type's default (one place for both)."""
+    return choice("initrd_system", attributes.get("initrd_system") or default, allowed, kind)
+
+
+def efi_firmware(firmware: str) -> str:
+    """kiwi's uefi (secure boot) is read as efi: both boot the same GRUB image here."""
+    return "efi" if firmware in ("efi", "uefi") else "bios"

@@ -1,0 +1,67 @@
+"""The GRUB menu and kernel command line of a bootable type (disk or ISO)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kiwi_like.description.imagetypes.base import choice, positive_number
+
+if TYPE_CHECKING:
+    from kiwi_like.description.resolve import ResolvedBuild
+
+DEFAULT_TIMEOUT = 10
+SERIAL_CONSOLE_ARG = "console=ttyS0,115200"
+DEFAULT_SERIAL_LINE = "serial --unit=0 --speed=115200"
+
+
+@dataclass(frozen=True)
+class BootMenu:
+    kernel_options: tuple[str, ...]  # from kernelcmdline plus the serial console
+    grub_output: tuple[str, ...]  # GRUB terminals: serial and/or console
+    grub_input: tuple[str, ...]
+    serial_line: str
+    timeout: int
+    timeout_style: str | None
+    title: str
+
+
+def kernel_options(build: ResolvedBuild) -> tuple[str, ...]:
+    """`kernelcmdline` of the type, as words."""
+    return tuple((build.build_type.get("kernelcmdline") or "").split())
+
+
+def _terminals(word: str) -> tuple[str, ...]:
+    """kiwi's console word as GRUB terminals (graphical ones fall back to the PC console)."""
+    if word == "none":
+        return ()
+    return ("serial",) if word == "serial" else ("console",)
+
+
+def boot_menu(build: ResolvedBuild, kind: str) -> BootMenu:
+    """`<bootloader>`, `kernelcmdline` and the title, read the way kiwi reads them."""
+    build_type = build.build_type
+    bootloader = build_type.bootloader
+    loader_name = bootloader.name if bootloader else build_type.get("bootloader") or "grub2"
+    choice("bootloader", loader_name, ("grub2",), kind)
+    console = (bootloader.console if bootloader else None) or build_type.get("bootloader_console")
+    words = (console or "console").split()
+    timeout = bootloader.timeout if bootloader and bootloader.timeout is not None else None
+    if timeout is None:
+        timeout = positive_number(
+            "boottimeout", build_type.get("boottimeout"), DEFAULT_TIMEOUT, "seconds"
+        )
+    options = kernel_options(build)
+    if "serial" in words and not any(option.startswith("console=ttyS") for option in options):
+        options = (*options, SERIAL_CONSOLE_ARG)
+    return BootMenu(
+        kernel_options=options,
+        grub_output=_terminals(words[0]),
+        grub_input=_terminals(words[1] if len(words) > 1 else words[0]),
+        serial_line=(bootloader.serial_line if bootloader else None) or DEFAULT_SERIAL_LINE,
+        timeout=timeout,
+        timeout_style=bootloader.timeout_style if bootloader else None,
+        title=build_type.oemconfig.get("oem-boot-title")
+        or build.description.displayname
+        or build.name,
+    )

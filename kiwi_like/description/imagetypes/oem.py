@@ -1,0 +1,166 @@
+"""The oem type: a raw disk (legacy name vmx), optionally wrapped into installers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kiwi_like.description.imagetypes.base import (
+    FIRMWARES,
+    ImageTypeKind,
+    TypeSettings,
+    choice,
+    efi_firmware,
+    flag,
+    initrd_system,
+    only_x86_64,
+    positive_number,
+)
+from kiwi_like.description.imagetypes.bootmenu import BootMenu, boot_menu
+from kiwi_like.description.imagetypes.medium import IsoSettings, iso_settings
+from kiwi_like.description.model import Size
+
+if TYPE_CHECKING:
+    from kiwi_like.description.resolve import ResolvedBuild
+
+KIND_NAME = "disk images"
+ROOT_FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
+TABLE_TYPES = ("gpt", "msdos")
+PERSISTENCY = ("by-uuid", "by-label", "by-partuuid")
+DEFAULT_ESP_MB = 64
+DEFAULT_SWAP_MB = 128
+DEFAULT_ROOT_LABEL = "ROOT"
+FILESYSTEM_TOOLS = {"ext2": "e2fsprogs", "ext3": "e2fsprogs", "ext4": "e2fsprogs",
+                    "xfs": "xfsprogs", "btrfs": "btrfs-progs"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InstallSettings:
+    """<oemconfig> as the installer reads it (kiwi's names in the comments)."""
+
+    unattended: bool  # oem-unattended
+    unattended_id: str | None  # oem-unattended-id: the target's /dev/disk/by-id name
+    device_filter: str | None  # oem-device-filter: regex of devices to leave out
+    skip_verify: bool  # oem-skip-verify
+    reboot: bool  # oem-reboot
+    shutdown: bool  # oem-shutdown
+    install_first: bool  # installboot="install": the install entry is the default
+
+
+@dataclass(frozen=True)
+class DiskSettings(TypeSettings):
+    firmware: str  # bios | efi (uefi is read as efi)
+    filesystem: str
+    table: str  # gpt | msdos
+    esp_mb: int
+    swap_mb: int | None  # None: no swap partition
+    resize: bool
+    size: Size | None
+    persistency: str
+    root_label: str
+    mount_options: str  # fsmountoptions
+    create_options: str  # fscreateoptions: extra mkfs options
+    menu: BootMenu
+    disk_format: str | None  # format=: a virtual disk made from the raw one
+    install: InstallSettings
+    install_iso: IsoSettings | None  # installiso="true": the install ISO's medium
+    install_pxe: bool  # installpxe="true"
+
+    @property
+    def efi(self) -> bool:
+        return self.firmware == "efi"
+
+    @property
+    def installer(self) -> bool:
+        return self.install_iso is not None or self.install_pxe
+
+
+def install_settings(build: ResolvedBuild) -> InstallSettings:
+    oem = build.build_type.oemconfig
+    return InstallSettings(
+        unattended=flag(oem.get("oem-unattended")),
+        unattended_id=oem.get("oem-unattended-id") or None,
+        device_filter=oem.get("oem-device-filter") or None,
+        skip_verify=flag(oem.get("oem-skip-verify")),
+        reboot=flag(oem.get("oem-reboot")),
+        shutdown=flag(oem.get("oem-shutdown")),
+        install_first=build.build_type.get("installboot") in ("install", "failsafe-install"),
+    )
+
+
+def disk_settings(build: ResolvedBuild) -> DiskSettings:
+    """Read the disk settings of the selected type; refuse what kiwi-like cannot build."""
+    only_x86_64(build, KIND_NAME)
+    build_type = build.build_type
+    attributes = build_type.attributes
+    oem = build_type.oemconfig
+    return DiskSettings(
+        image=build_type.image,
+        initrd_system=initrd_system(attributes, "kiwi", ("kiwi", "dracut"), KIND_NAME),
+        firmware=efi_firmware(
+            choice("firmware", build_type.firmware or "bios", FIRMWARES, KIND_NAME)
+        ),
+        filesystem=choice(
+            "filesystem", build_type.filesystem or "ext4", ROOT_FILESYSTEMS, KIND_NAME
+        ),
+        table=choice(
+            "efiparttable", attributes.get("efiparttable") or "gpt", TABLE_TYPES, KIND_NAME
+        ),  # fmt: skip
+        esp_mb=positive_number("efipartsize", attributes.get("efipartsize"), DEFAULT_ESP_MB),
+        swap_mb=positive_number("oem-swapsize", oem.get("oem-swapsize"), DEFAULT_SWAP_MB)
+        if flag(oem.get("oem-swap"))
+        else None,
+        resize=flag(oem.get("oem-resize"), KIND.resizes),
+        size=build_type.size,
+        persistency=choice(
+            "devicepersistency",
+            attributes.get("devicepersistency") or "by-uuid",
+            PERSISTENCY,
+            KIND_NAME,
+        ),  # fmt: skip
+        root_label=attributes.get("rootfs_label") or DEFAULT_ROOT_LABEL,
+        mount_options=attributes.get("fsmountoptions") or "defaults",
+        create_options=attributes.get("fscreateoptions") or "",
+        menu=boot_menu(build, KIND_NAME),
+        disk_format=build_type.format,  # checked by the converter
+        install=install_settings(build),
+        install_iso=iso_settings(build) if flag(attributes.get("installiso")) else None,
+        install_pxe=flag(attributes.get("installpxe")),
+    )
+
+
+def image_packages(settings: TypeSettings) -> tuple[str, ...]:
+    assert isinstance(settings, DiskSettings)
+    packages = [
+        FILESYSTEM_TOOLS[settings.filesystem],
+        "dracut" if settings.initrd_system == "dracut" else "initramfs-tools",
+        "grub-pc-bin",  # BIOS boot code; efi disks are hybrid
+    ]
+    if settings.efi:
+        packages.append("grub-efi-amd64-bin")
+    if settings.resize or settings.installer:
+        packages.append("fdisk")
+    if settings.installer:
+        packages += ["zstd", "busybox"]  # the installer unpacks the disk image with zstd
+    return tuple(packages)
+
+
+KIND = ImageTypeKind(
+    name="oem",
+    builder="kiwi_like.create.oem:create",
+    read_settings=disk_settings,
+    image_packages=image_packages,
+    host_packages=(
+        "fdisk",
+        "e2fsprogs",
+        "xfsprogs",
+        "btrfs-progs",
+        "dosfstools",
+        "mtools",
+        "qemu-utils",
+        "xorriso",
+        "zstd",
+    ),  # fmt: skip
+    firmwares=FIRMWARES,
+    resizes=True,
+)
