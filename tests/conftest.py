@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from kiwi_like.cli.main import main
+from tests import descriptions
+from tests.descriptions import Image, Repository, Type
 from tests.qemu import OVMF
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,45 +43,40 @@ def kiwi(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
 
 
 @pytest.fixture
-def write_description(tmp_path: Path) -> Callable[[str], Path]:
-    """Write a config.xml into a fresh description directory."""
+def write_description(tmp_path: Path) -> Callable[[Image | str], Path]:
+    """Write a description (an Image, or XML text as it is) into a fresh directory."""
 
-    def write(xml: str, name: str = "config.xml") -> Path:
-        directory = tmp_path / "description"
-        directory.mkdir(exist_ok=True)
-        (directory / name).write_text(xml, encoding="utf-8")
-        return directory
+    def write(config: Image | str) -> Path:
+        return descriptions.write_description(tmp_path / "description", config)
 
     return write
 
 
-MINIMAL = """<?xml version="1.0" encoding="utf-8"?>
-<image schemaversion="7.5" name="minimal">
-    <description type="system">
-        <author>tester</author>
-        <contact>tester@example.org</contact>
-        <specification>minimal</specification>
-    </description>
-    <preferences>
-        <version>1.2.3</version>
-        <packagemanager>apt</packagemanager>
-        <type image="oem" filesystem="ext4" firmware="efi"/>
-        <type image="iso"/>
-    </preferences>
-    <repository type="apt-deb" distribution="bookworm" components="main contrib">
-        <source path="http://mirror.example/debian"/>
-    </repository>
-    <repository type="apt-deb" imageinclude="true" distribution="bookworm-updates" components="main">
-        <source path="http://mirror.example/debian"/>
-    </repository>
-    <packages type="image">
-        <package name="systemd"/>
-    </packages>
-    <packages type="bootstrap">
-        <package name="apt"/>
-    </packages>
-</image>
-"""
+# The tests that change its text (line numbers, legacy upgrades) rely on this layout.
+MINIMAL = descriptions.description_xml(
+    Image(
+        name="minimal",
+        version="1.2.3",
+        specification="minimal",
+        schemaversion="7.5",
+        types=(Type("oem", {"filesystem": "ext4", "firmware": "efi"}), Type("iso")),
+        repositories=(
+            Repository(
+                "http://mirror.example/debian",
+                attributes={"distribution": "bookworm", "components": "main contrib"},
+            ),
+            Repository(
+                "http://mirror.example/debian",
+                attributes={
+                    "imageinclude": "true",
+                    "distribution": "bookworm-updates",
+                    "components": "main",
+                },
+            ),
+        ),
+        packages={"image": ["systemd"], "bootstrap": ["apt"]},
+    )
+)
 
 
 def real(test: Callable[..., None]) -> Callable[..., None]:

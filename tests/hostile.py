@@ -10,35 +10,14 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from tests.descriptions import Image, Repository, description_xml, write_description, write_files
 
 Writer = Callable[[Path, Path], None]
-
-BASE = """<?xml version="1.0" encoding="utf-8"?>
-{doctype}<image schemaversion="8.0" name="{name}">
-    <description type="system">
-        <author>tests</author><contact>tests@example.org</contact><specification>{spec}</specification>
-    </description>
-    <preferences>
-        <version>1.0.0</version>
-        <packagemanager>apt</packagemanager>
-        {preferences}
-        {type}
-    </preferences>
-    {users}
-    <repository type="apt-deb" alias="local" {repo_attrs}>
-        <source path="{source}"><signing key="file://{key}"/></source>
-    </repository>
-    <packages type="bootstrap">
-        <package name="test-busybox"/>
-    </packages>
-    <packages type="image">
-        {packages}
-    </packages>
-</image>
-"""
 
 
 @dataclass(frozen=True)
@@ -49,17 +28,38 @@ class Case:
     expected: str  # a substring of the one error line ("" for contained cases)
 
 
-def xml(**fields: str) -> str:
-    values = {"doctype": "", "name": "hostile", "spec": "hostile input", "preferences": "",
-              "type": '<type image="docker"/>', "users": "", "repo_attrs": "",
-              "source": "dir://{repo}", "key": "{key}", "packages": '<package name="test-app"/>'}  # fmt: skip
-    values.update(fields)
-    return BASE.format(**values)
+def xml(
+    *,
+    doctype: str = "",
+    name: str = "hostile",
+    spec: str = "hostile input",
+    preferences: str = "",
+    type: str = '<type image="docker"/>',
+    users: str = "",
+    repo_attrs: Mapping[str, str] | None = None,
+    source: str = "dir://{repo}",
+    key: str = "{key}",
+    packages: str = '<package name="test-app"/>',
+) -> str:
+    """A sound description with hostile text in one place: each field is raw XML (or an
+    attribute's raw value) where its name says. tests/test_hostile.py fills in {repo} and
+    {key}, the case's writer {canary}."""
+    return description_xml(
+        Image(
+            name=name,
+            specification=spec,
+            prolog=doctype,
+            types=[preferences, type] if preferences else [type],
+            extra=users,
+            repositories=[Repository(source, alias="local", key=key, attributes=repo_attrs or {})],
+            packages={"bootstrap": ["test-busybox"], "image": [packages]},
+        )
+    )
 
 
-def config(**fields: str) -> Writer:
+def config(**fields: Any) -> Writer:
     def write(directory: Path, canary: Path) -> None:
-        (directory / "config.xml").write_text(xml(**fields).replace("{canary}", str(canary)))
+        write_description(directory, xml(**fields).replace("{canary}", str(canary)))
 
     return write
 
@@ -72,17 +72,17 @@ def raw(content: bytes) -> Writer:
 
 
 def with_files(base: Writer, **files: bytes | str) -> Writer:
+    """Files beside config.xml ("__" in a name stands for "/")."""
+
     def write(directory: Path, canary: Path) -> None:
         base(directory, canary)
-        for name, content in files.items():
-            path = directory / name.replace("__", "/")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            data = (
-                content if isinstance(content, bytes) else content.replace("{canary}", str(canary))
-            )
-            path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        write_files(directory, {n.replace("__", "/"): _fill(c, canary) for n, c in files.items()})
 
     return write
+
+
+def _fill(content: bytes | str, canary: Path) -> bytes | str:
+    return content if isinstance(content, bytes) else content.replace("{canary}", str(canary))
 
 
 def archive(*members: tuple[str, str, str]) -> bytes:
@@ -413,11 +413,11 @@ CASES = [
         raw(xml().replace('alias="local"', 'alias="../../../../tmp/evil"').encode()),
         "must be an alias",
     ),
-    Case("repository-priority-text", "info", config(repo_attrs='priority="high"'), "priority"),
+    Case("repository-priority-text", "info", config(repo_attrs={"priority": "high"}), "priority"),
     Case(
         "repository-bad-boolean",
         "info",
-        config(repo_attrs='imageinclude="yes-please"'),
+        config(repo_attrs={"imageinclude": "yes-please"}),
         "not a boolean",
     ),
     # ---- sizes and numbers ------------------------------------------------------------

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from kiwi_like.create.container.tree import EMPTIED
+from kiwi_like.oci.tree import EMPTIED
+from tests import descriptions
 from tests.conftest import Run
 from tests.debrepo import DebPackage, DebRepo, build_repo, busybox_package
+from tests.descriptions import CUSTOM_BOOTSTRAP, Image, Repository, Type
 
 pytestmark = pytest.mark.slow
 
@@ -41,42 +43,16 @@ PACKAGES = [
 ]
 
 CONTAINERCONFIG = """
-        <type image="{image}"{derived}>
-            <containerconfig name="example/web" tag="1.0" additionaltags="stable,latest"
-                             maintainer="Tests &lt;tests@example.org&gt;" user="2001" workingdir="/srv">
-                <entrypoint execute="/usr/bin/test-web"/>
-                <subcommand execute="--serve"><argument name="--verbose"/></subcommand>
-                <expose><port number="8080"/><port number="53/udp"/></expose>
-                <volumes><volume name="/srv/data"/></volumes>
-                <environment><env name="GREETING" value="hello"/></environment>
-                <labels><label name="org.example.purpose" value="testing"/></labels>
-                <history author="History Author" created_by="the tests">built by the tests</history>
-            </containerconfig>
-        </type>"""
-
-DESCRIPTION = """<?xml version="1.0" encoding="utf-8"?>
-<image schemaversion="8.0" name="Web-Container">
-    <description type="system">
-        <author>tests</author><contact>tests@example.org</contact><specification>container</specification>
-    </description>
-    <preferences>
-        <version>1.2.3</version>
-        <packagemanager>apt</packagemanager>
-        {types}
-    </preferences>
-    <users>
-        <user name="web" id="2001" home="/srv" shell="/bin/sh" groups="web"/>
-    </users>
-    <repository type="apt-deb" alias="local">
-        <source path="dir://{repo}"><signing key="file://{key}"/></source>
-    </repository>
-    <packages type="bootstrap">
-        <package name="test-busybox"/>
-    </packages>
-    <packages type="image">
-        {packages}
-    </packages>
-</image>
+    <containerconfig name="example/web" tag="1.0" additionaltags="stable,latest"
+                     maintainer="Tests &lt;tests@example.org&gt;" user="2001" workingdir="/srv">
+        <entrypoint execute="/usr/bin/test-web"/>
+        <subcommand execute="--serve"><argument name="--verbose"/></subcommand>
+        <expose><port number="8080"/><port number="53/udp"/></expose>
+        <volumes><volume name="/srv/data"/></volumes>
+        <environment><env name="GREETING" value="hello"/></environment>
+        <labels><label name="org.example.purpose" value="testing"/></labels>
+        <history author="History Author" created_by="the tests">built by the tests</history>
+    </containerconfig>
 """
 
 
@@ -89,9 +65,9 @@ echo build > /var/log/apt/build.log
 """
 
 
-def types(image: str = "docker", derived_from: str | None = None) -> str:
-    derived = f' derived_from="{derived_from}"' if derived_from else ""
-    return CONTAINERCONFIG.format(image=image, derived=derived)
+def container_type(image: str = "docker", derived_from: str | None = None) -> Type:
+    derived = {"derived_from": derived_from} if derived_from else {}
+    return Type(image, derived, CONTAINERCONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -102,21 +78,26 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> DebRepo:
 def write_description(
     directory: Path,
     repo: DebRepo,
-    type_xml: str,
-    packages: str = '<package name="test-web"/>',
+    build_type: Type,
+    package: str = "test-web",
     config_sh: str | None = None,
 ) -> Path:
-    directory.mkdir(parents=True)
-    (directory / "config.xml").write_text(
-        DESCRIPTION.format(repo=repo.path, key=repo.key, types=type_xml, packages=packages)
+    image = Image(
+        name="Web-Container",
+        version="1.2.3",
+        specification="container",
+        types=[build_type],
+        users=[{"name": "web", "id": "2001", "home": "/srv", "shell": "/bin/sh", "groups": "web"}],
+        repositories=[Repository(f"dir://{repo.path}", alias="local", key=repo.key)],
+        packages={"bootstrap": ["test-busybox"], "image": [package]},
     )
-    (directory / "runtime.yml").write_text("apt:\n  bootstrap_variant: custom\n")
-    (directory / "root/srv/data").mkdir(parents=True)
-    (directory / "root/srv/data/README").write_text("data volume\n")
-    if config_sh:
-        (directory / "config.sh").write_text(config_sh)
-    (directory / "images.sh").write_text(IMAGES_SH)
-    return directory
+    files = {
+        "runtime.yml": CUSTOM_BOOTSTRAP,
+        "root/srv/data/README": "data volume\n",
+        "images.sh": IMAGES_SH,
+        **({"config.sh": config_sh} if config_sh else {}),
+    }
+    return descriptions.write_description(directory, image, files)
 
 
 def build(kiwi, description: Path, target: Path, cache: Path, *extra: str):
@@ -196,7 +177,9 @@ def kiwi_module():
 
 
 def _build(kiwi, tmp: Path, repo: DebRepo, image: str, *extra: str) -> Built:
-    description = write_description(tmp / "description", repo, types(image), config_sh=CONFIG_SH)
+    description = write_description(
+        tmp / "description", repo, container_type(image), config_sh=CONFIG_SH
+    )
     build(kiwi, description, tmp / "target", tmp / "cache", *extra)
     return Built(description, tmp / "target", tmp / "cache")
 
@@ -415,8 +398,8 @@ def test_derived_image_adds_one_layer_of_differences(oci, docker, repo, tmp_path
         "docker-archive": f"docker-archive:{docker.result('docker.tar.xz')}",
     }[form]
     description = write_description(
-        tmp_path / "derived", repo, types("oci", derived_from),
-        packages='<package name="test-addon"/>', config_sh=DERIVED_CONFIG_SH,
+        tmp_path / "derived", repo, container_type("oci", derived_from),
+        package="test-addon", config_sh=DERIVED_CONFIG_SH,
     )  # fmt: skip
     build(kiwi, description, tmp_path / "target", tmp_path / "cache")
     derived = open_oci(
@@ -458,7 +441,7 @@ def test_derived_image_adds_one_layer_of_differences(oci, docker, repo, tmp_path
 
 def test_missing_base_image_is_one_line(repo, tmp_path, kiwi):
     description = write_description(
-        tmp_path / "d", repo, types("docker", "oci-archive:no/such.tar")
+        tmp_path / "d", repo, container_type("docker", "oci-archive:no/such.tar")
     )
     done = kiwi("system", "build", "--description", str(description), "--target-dir", str(tmp_path / "t"),
                 "--config", str(description / "runtime.yml"), "--shared-cache-dir", str(tmp_path / "c"))  # fmt: skip
@@ -473,7 +456,7 @@ def test_missing_base_image_is_one_line(repo, tmp_path, kiwi):
 def test_not_an_image_is_one_line(repo, tmp_path, kiwi):
     (tmp_path / "junk.tar").write_bytes(b"not a tar file at all" * 100)
     description = write_description(
-        tmp_path / "d", repo, types("docker", str(tmp_path / "junk.tar"))
+        tmp_path / "d", repo, container_type("docker", str(tmp_path / "junk.tar"))
     )
     done = kiwi("system", "build", "--description", str(description), "--target-dir", str(tmp_path / "t"),
                 "--config", str(description / "runtime.yml"), "--shared-cache-dir", str(tmp_path / "c"))  # fmt: skip

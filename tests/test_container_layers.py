@@ -7,10 +7,10 @@ import os
 import tarfile
 from pathlib import Path
 
-from kiwi_like.create.container import tree
 from kiwi_like.create.container.config import image_config
 from kiwi_like.create.container.layer import write_layer_blob, write_tar
 from kiwi_like.description.model import ContainerConfig
+from kiwi_like.oci import tree
 
 
 def make_root(root: Path) -> Path:

@@ -20,17 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from kiwi_like.create.boot import filesystems as disk_filesystems
+from kiwi_like.create.boot.kernel import Kernel
+from kiwi_like.create.boot.tree import excluded_paths, parked, tree_size
 from kiwi_like.create.disk import DiskResult, build_disk
-from kiwi_like.create.disk import filesystems as disk_filesystems
 from kiwi_like.create.disk.grub import patched_core, patched_mbr
 from kiwi_like.create.disk.grubcfg import early_config, grub_cfg
 from kiwi_like.create.disk.identity import Identities
-from kiwi_like.create.disk.kernel import Kernel
 from kiwi_like.create.disk.layout import device_reference, partuuid, plan_layout
-from kiwi_like.create.disk.settings import DiskSettings, disk_settings
 from kiwi_like.create.disk.sparse import copy_into
-from kiwi_like.create.disk.tree import excluded_paths, parked, tree_size
 from kiwi_like.description import BuildOptions, load_build
+from kiwi_like.description.imagetypes.oem import DiskSettings, disk_settings
 from kiwi_like.description.model import Size
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.runtime_config import RuntimeConfig

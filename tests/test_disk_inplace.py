@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from kiwi_like.create.disk import filesystems
+from kiwi_like.create.boot import filesystems
 from kiwi_like.create.disk.layout import MIB, PlannedPartition
 
 

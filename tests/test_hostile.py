@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.debrepo import DebRepo, build_repo, busybox_package
+from tests.descriptions import CUSTOM_BOOTSTRAP
 from tests.faults import mounts
 from tests.hostile import CASES, Case
 from tests.test_prepare import PACKAGES
@@ -51,7 +52,7 @@ def run_case(case: Case, kiwi, repo: DebRepo, tmp_path: Path):
             data = data.replace(name, str(value).encode())
         config.write_bytes(data)
     runtime = tmp_path / "runtime.yml"
-    runtime.write_text("apt:\n  bootstrap_variant: custom\n")
+    runtime.write_text(CUSTOM_BOOTSTRAP)
     before, snapshot = mounts(), fingerprint(canary)
     common = ["--description", str(description), "--config", str(runtime)]
     if case.stage == "info":

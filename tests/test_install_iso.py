@@ -26,10 +26,10 @@ from kiwi_like.create.iso.install import (
     check_installer_tools,
     install_conf,
     install_menu,
-    install_settings,
 )
 from kiwi_like.create.pipeline import create_image
 from kiwi_like.description import BuildOptions, ResolvedBuild, load_build
+from kiwi_like.description.imagetypes.oem import install_settings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig

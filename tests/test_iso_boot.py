@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from kiwi_like.create.boot.squashfs import compression_options
 from kiwi_like.create.iso.boot import (
     HARD_DISK,
     MenuEntry,
@@ -24,12 +25,12 @@ from kiwi_like.create.iso.boot import (
     grub_cfg,
     medium_id_file,
 )
-from kiwi_like.create.iso.live import live_menu_entries, live_settings
+from kiwi_like.create.iso.live import live_menu_entries
 from kiwi_like.create.iso.medium import xorriso_argv
-from kiwi_like.create.iso.settings import iso_settings
-from kiwi_like.create.iso.squashfs import compression_options
 from kiwi_like.create.pipeline import create_image
 from kiwi_like.description import BuildOptions, load_build
+from kiwi_like.description.imagetypes.iso import live_settings
+from kiwi_like.description.imagetypes.medium import iso_settings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
@@ -148,7 +149,7 @@ def _settings(*attrs: str):  # type: ignore[no-untyped-def]
         BuildOptions(profiles=("live",), set_type_attrs=attrs),
         RuntimeConfig(),
     )
-    return live_settings(build)
+    return live_settings(build).medium
 
 
 def test_iso_settings_of_the_test_description() -> None:

@@ -7,6 +7,7 @@ adapter serves it from the host: the same prepare steps, in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from kiwi_like.prepare.pipeline import STATE_FILE
 from tests.conftest import REPO
 from tests.debrepo import DebPackage, DebRepo, build_repo, busybox_package
+from tests.descriptions import CUSTOM_BOOTSTRAP, Image, Repository, write_description
 
 PASSWORD_HASH = "$6$testsalt$9kQ2q6y0hXk5o7gq9c6Sxq1y9B8n5m3Yb2rV0bLkqv2V2yq6pH6z0rR4G1o0y7aQ3a5Z1mX9c8v7b6n5m4l3k."
 
@@ -40,48 +42,35 @@ PACKAGES = [
     DebPackage("test-extra", files={"/usr/share/test-extra/f": "extra\n"}),
 ]
 
-DESCRIPTION = """<?xml version="1.0" encoding="utf-8"?>
-<image schemaversion="8.0" name="Test-Image">
-    <description type="system">
-        <author>tests</author><contact>tests@example.org</contact><specification>offline test image</specification>
-    </description>
-    <profiles>
-        <profile name="extra" description="adds a profile overlay"/>
-    </profiles>
-    <preferences>
-        <version>2.0.1</version>
-        <packagemanager>apt</packagemanager>
-        <locale>de_DE</locale>
-        <keytable>de</keytable>
-        <timezone>Europe/Berlin</timezone>
-        <type image="docker"/>
-    </preferences>
-    <users>
-        <user name="root" password="{hash}" home="/root" groups="root"/>
-        <user name="tester" password="{hash}" home="/home/tester" shell="/bin/sh" id="2001" groups="testers,wheel"/>
-    </users>
-    <repository type="apt-deb" alias="local" imageinclude="true">
-        <source path="dir://{repo}"><signing key="file://{key}"/></source>
-    </repository>
-    <packages type="bootstrap">
-        <package name="test-busybox"/>
-    </packages>
-    <packages type="image">
-        <package name="test-app"/>
-        <package name="test-tzdata"/>
-        <package name="test-doomed"/>
-        <package name="test-leaf"/>
-        <archive name="extras.tar.gz"/>
-        <file name="motd.txt" target="/etc/motd" owner="tester:testers" permissions="0640"/>
-    </packages>
-    <packages type="delete">
-        <package name="test-doomed"/>
-    </packages>
-    <packages type="uninstall">
-        <package name="test-leaf"/>
-    </packages>
-</image>
-"""
+ARCHIVE = '<archive name="extras.tar.gz"/>'
+MOTD = '<file name="motd.txt" target="/etc/motd" owner="tester:testers" permissions="0640"/>'
+
+
+def offline_image(repo: Path, key: Path) -> Image:
+    """Every prepare step has something to do: profiles, users, delete, archive, <file>."""
+    users = [
+        {"name": "root", "password": PASSWORD_HASH, "home": "/root", "groups": "root"},
+        {"name": "tester", "password": PASSWORD_HASH, "home": "/home/tester",
+         "shell": "/bin/sh", "id": "2001", "groups": "testers,wheel"},
+    ]  # fmt: skip
+    return Image(
+        name="Test-Image",
+        version="2.0.1",
+        specification="offline test image",
+        profiles={"extra": "adds a profile overlay"},
+        preferences={"locale": "de_DE", "keytable": "de", "timezone": "Europe/Berlin"},
+        users=users,
+        repositories=[
+            Repository(f"dir://{repo}", alias="local", key=key, attributes={"imageinclude": "true"})
+        ],
+        packages={
+            "bootstrap": ["test-busybox"],
+            "image": ["test-app", "test-tzdata", "test-doomed", "test-leaf", ARCHIVE, MOTD],
+            "delete": ["test-doomed"],
+            "uninstall": ["test-leaf"],
+        },
+    )
+
 
 CONFIG_SH = """#!/bin/sh
 set -e
@@ -98,22 +87,21 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> DebRepo:
 
 @pytest.fixture
 def description(tmp_path: Path, repo: DebRepo) -> Path:
-    directory = tmp_path / "description"
-    (directory / "root/etc/overlay").mkdir(parents=True)
-    (directory / "root/etc/overlay/from-root").write_text("root overlay\n")
-    (directory / "extra/etc/overlay").mkdir(parents=True)
-    (directory / "extra/etc/overlay/from-profile").write_text("profile overlay\n")
-    (directory / "motd.txt").write_text("welcome\n")
-    (directory / "config.sh").write_text(CONFIG_SH)
+    files = {
+        "root/etc/overlay/from-root": "root overlay\n",
+        "extra/etc/overlay/from-profile": "profile overlay\n",
+        "motd.txt": "welcome\n",
+        "config.sh": CONFIG_SH,
+        "runtime.yml": CUSTOM_BOOTSTRAP,
+    }
+    directory = write_description(
+        tmp_path / "description", offline_image(repo.path, repo.key), files
+    )
     archive_dir = tmp_path / "archive/opt/extras"
     archive_dir.mkdir(parents=True)
     (archive_dir / "tool").write_text("from the archive\n")
     with tarfile.open(directory / "extras.tar.gz", "w:gz") as tar:
         tar.add(tmp_path / "archive/opt", arcname="opt")
-    (directory / "config.xml").write_text(
-        DESCRIPTION.format(repo=repo.path, key=repo.key, hash=PASSWORD_HASH)
-    )
-    (directory / "runtime.yml").write_text("apt:\n  bootstrap_variant: custom\n")
     return directory
 
 
@@ -193,7 +181,8 @@ def test_package_metadata(kiwi, description, tmp_path):
     (root / "usr/share/test-base/hello").write_text("changed\n")
     config = load_runtime_config(str(description / "runtime.yml"))
     build = load_build(description, BuildOptions(profiles=("extra",)), config)
-    manager = package_manager_for(build, root, tmp_path / "cache", tmp_path, config)
+    config = dataclasses.replace(config, shared_cache_dir=tmp_path / "cache")
+    manager = package_manager_for(build, root, tmp_path, config)
     packages, verified = write_package_metadata(manager, tmp_path / "out", build.result_basename)
     assert packages.name == "Test-Image.x86_64-2.0.1.packages"
     lines = packages.read_text().splitlines()
@@ -277,9 +266,7 @@ def test_unreachable_repository(kiwi, description, tmp_path):
 
 def test_wrong_signing_key_is_refused(kiwi, description, repo, tmp_path, tmp_path_factory):
     other = build_repo(tmp_path_factory.mktemp("other"), [DebPackage("unrelated")])
-    (description / "config.xml").write_text(
-        DESCRIPTION.format(repo=repo.path, key=other.key, hash=PASSWORD_HASH)
-    )
+    write_description(description, offline_image(repo.path, other.key))
     result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
     assert result.code == 1
     assert len(result.error_lines) == 1

@@ -96,9 +96,9 @@ def test_repositories_and_build_leftovers(jeos_root):
 
 def test_metadata_of_a_real_root(jeos_root, tmp_path):
     root, _ = jeos_root
-    config = RuntimeConfig()
+    config = RuntimeConfig(shared_cache_dir=tmp_path / "cache")
     build = load_build(JEOS, BuildOptions(profiles=("docker",)), config)
-    manager = package_manager_for(build, root, tmp_path / "cache", tmp_path, config)
+    manager = package_manager_for(build, root, tmp_path, config)
     packages, verified = write_package_metadata(manager, tmp_path, build.result_basename)
     lines = packages.read_text().splitlines()
     systemd = next(line for line in lines if line.startswith("systemd|"))

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
+from tests import descriptions
+from tests.descriptions import Image, Repository, Type
 from tests.rpmrepo import (
     CompsGroup,
     RpmPackage,
@@ -56,45 +59,17 @@ PACKAGES = [
     RpmPackage("test-fail", post="echo 'post went wrong' >&2\nexit 3\n"),
 ]
 
-DESCRIPTION = """<?xml version="1.0" encoding="utf-8"?>
-<image schemaversion="8.0" name="Rpm-Image">
-    <description type="system">
-        <author>tests</author><contact>tests@example.org</contact><specification>rpm test image</specification>
-    </description>
-    <preferences>
-        <version>1.0.0</version>
-        <packagemanager>{manager}</packagemanager>
-        <rpm-excludedocs>true</rpm-excludedocs>
-        <type image="tbz"/>
-    </preferences>
-    <repository type="rpm-md" alias="local" priority="10" {checks}>
-        <source path="dir://{repo}"/>
-    </repository>
-    <repository type="rpm-md" alias="updates" imageonly="true" username="alice" password="{password}">
-        <source path="https://download.example/updates/"/>
-    </repository>
-    <packages type="bootstrap">
-        <package name="test-busybox"/>
-    </packages>
-    <packages type="image">
-        <package name="test-app"/>
-        <package name="test-epoch"/>
-        <package name="test-doomed"/>
-        <package name="test-leaf"/>
-        <package name="test-choice"/>
-        <namedCollection name="test-tools"/>
-        <ignore name="test-unwanted"/>
-        <ignore name="no-such-package-to-ignore"/>
-    </packages>
-    <packages type="delete">
-        <package name="test-doomed"/>
-    </packages>
-    <packages type="uninstall">
-        <package name="test-leaf"/>
-    </packages>
-</image>
-"""
-NO_CHECKS = 'repository_gpgcheck="false" package_gpgcheck="false"'
+NO_CHECKS = {"repository_gpgcheck": "false", "package_gpgcheck": "false"}
+IMAGE_PACKAGES = [
+    "test-app",
+    "test-epoch",
+    "test-doomed",
+    "test-leaf",
+    "test-choice",
+    '<namedCollection name="test-tools"/>',  # the pattern / group
+    '<ignore name="test-unwanted"/>',  # test-choice gets test-wanted then
+    '<ignore name="no-such-package-to-ignore"/>',
+]
 
 # The host's own rpm, zypper and dnf state, which a build must never change.
 HOST_STATE = [
@@ -134,14 +109,31 @@ def rpm_repo(tmp_path_factory: pytest.TempPathFactory) -> RpmRepo:
     )
 
 
-def write_description(tmp_path: Path, repo: RpmRepo, manager: str, checks: str = NO_CHECKS) -> Path:
-    directory = tmp_path / "description"
-    directory.mkdir(exist_ok=True)
-    (directory / "config.xml").write_text(
-        DESCRIPTION.format(manager=manager, repo=repo.path, checks=checks, password=PASSWORD)
+def write_description(
+    tmp_path: Path, repo: RpmRepo, manager: str, checks: Mapping[str, str] = NO_CHECKS
+) -> Path:
+    updates = {"imageonly": "true", "username": "alice", "password": PASSWORD}
+    image = Image(
+        name="Rpm-Image",
+        packagemanager=manager,
+        specification="rpm test image",
+        preferences={"rpm-excludedocs": "true"},
+        types=[Type("tbz")],
+        repositories=[
+            Repository(repo.uri, "rpm-md", "local", attributes={"priority": "10", **checks}),
+            Repository(
+                "https://download.example/updates/", "rpm-md", "updates", attributes=updates
+            ),
+        ],
+        packages={
+            "bootstrap": ["test-busybox"],
+            "image": IMAGE_PACKAGES,
+            "delete": ["test-doomed"],
+            "uninstall": ["test-leaf"],
+        },
     )
-    (directory / "config.sh").write_text("#!/bin/sh\nset -e\ntest-app > /etc/config-sh-ran\n")
-    return directory
+    config_sh = "#!/bin/sh\nset -e\ntest-app > /etc/config-sh-ran\n"
+    return descriptions.write_description(tmp_path / "description", image, {"config.sh": config_sh})
 
 
 def prepare(kiwi, description: Path, root: Path, cache: Path, *extra: str):
@@ -226,7 +218,8 @@ def test_package_metadata(kiwi, rpm_repo, tmp_path, manager):
     assert prepare(kiwi, description, root, tmp_path / "cache").code == 0
     (root / "usr/share/test-base/hello").write_text("changed\n")
     build = load_build(description, BuildOptions(), RuntimeConfig())
-    manager_ = package_manager_for(build, root, tmp_path / "cache", tmp_path, RuntimeConfig())
+    config = RuntimeConfig(shared_cache_dir=tmp_path / "cache")
+    manager_ = package_manager_for(build, root, tmp_path, config)
     packages, verified = write_package_metadata(manager_, tmp_path / "out", build.result_basename)
     lines = packages.read_text().splitlines()
     assert "test-app|(none)|1.0|1|noarch|(none)|MIT" in lines
@@ -289,7 +282,7 @@ def test_failing_post_scriptlet(kiwi, rpm_repo, tmp_path, manager):
 @pytest.mark.parametrize("manager", MANAGERS)
 def test_unsigned_repository_with_checks_on(kiwi, rpm_repo, tmp_path, manager):
     # With credentials: dnf prints the failing repository's settings, password included.
-    checks = f'username="alice" password="{PASSWORD}"'
+    checks = {"username": "alice", "password": PASSWORD}
     description = write_description(tmp_path, rpm_repo, manager, checks=checks)
     before = snapshot(HOST_STATE)
     log = tmp_path / "prepare.log"
@@ -305,7 +298,7 @@ def test_unsigned_repository_with_checks_on(kiwi, rpm_repo, tmp_path, manager):
 
 @pytest.mark.parametrize("manager", MANAGERS)
 def test_signature_checks_off_warns(kiwi, rpm_repo, tmp_path, manager):
-    description = write_description(tmp_path, rpm_repo, manager, checks="")
+    description = write_description(tmp_path, rpm_repo, manager, checks={})
     config = description / "config.xml"
     config.write_text(
         config.read_text()
@@ -353,7 +346,8 @@ def test_wrong_repository_type(kiwi, rpm_repo, tmp_path):
     )
     result = prepare(kiwi, description, tmp_path / "root", tmp_path / "cache")
     assert result.error_lines == [
-        "kiwi-like: error: repository local: type 'yast2' cannot be used with dnf (use rpm-md)"
+        "kiwi-like: error: repository local: type 'yast2' cannot be used with the dnf "
+        "package manager (use rpm-md)"
     ]
 
 
@@ -410,7 +404,8 @@ def test_repositories_for_a_manager_inside_the_root(rpm_repo, tmp_path, manager)
     options = BuildOptions(add_repos=("https://mirror.example/oss/,rpm-md,oss",))
     build = load_build(description, options, RuntimeConfig())
     scratch = tmp_path / "scratch"
-    package_manager_for(build, tmp_path / "root", tmp_path / "cache", scratch, RuntimeConfig())
+    config = RuntimeConfig(shared_cache_dir=tmp_path / "cache")
+    package_manager_for(build, tmp_path / "root", scratch, config)
     chroot_repos = scratch / manager / "repos-chroot"
     local = (chroot_repos / "local.repo").read_text()
     scheme = "dir" if manager == "zypper" else "file"

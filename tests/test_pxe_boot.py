@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from kiwi_like.create.boot.netboot_samples import ipxe_script, pxelinux_default
 from kiwi_like.create.pipeline import create_image
-from kiwi_like.create.pxe.builder import append_line, kis_settings
-from kiwi_like.create.pxe.samples import ipxe_script, pxelinux_default
+from kiwi_like.create.pxe.builder import append_line
 from kiwi_like.description import BuildOptions, load_build
+from kiwi_like.description.imagetypes.kis import kis_settings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig

@@ -17,29 +17,9 @@ import pytest
 
 from kiwi_like.prepare.pipeline import STATE_FILE
 from kiwi_like.prepare.rootcache import ENTRY, RootCache
+from tests import descriptions
 from tests.debrepo import DebPackage, DebRepo, build_repo, busybox_package
-
-DESCRIPTION = """<?xml version="1.0" encoding="utf-8"?>
-<image schemaversion="8.0" name="Cache-Test">
-    <description type="system">
-        <author>tests</author><contact>tests@example.org</contact><specification>root cache</specification>
-    </description>
-    <preferences>
-        <version>1.0.0</version>
-        <packagemanager>apt</packagemanager>
-        <type image="docker"/>
-    </preferences>
-    <repository type="apt-deb" alias="local"{unsigned}>
-        <source path="dir://{repo}">{signing}</source>
-    </repository>
-    <packages type="bootstrap">
-        <package name="test-busybox"/>
-    </packages>
-    <packages type="image">
-        <package name="test-app"/>
-    </packages>
-</image>
-"""
+from tests.descriptions import CUSTOM_BOOTSTRAP, Image, Repository
 
 CONFIG_SH = '#!/bin/sh\nset -e\necho "{text}" > /etc/config-sh-ran\n'
 
@@ -59,15 +39,15 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> DebRepo:
 
 
 def write_description(directory: Path, repo: DebRepo, text: str = "first") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    signing = f'<signing key="file://{repo.key}"/>' if repo.signed else ""
-    unsigned = "" if repo.signed else ' repository_gpgcheck="false"'
-    (directory / "config.xml").write_text(
-        DESCRIPTION.format(repo=repo.path, signing=signing, unsigned=unsigned)
+    key, checks = (repo.key, {}) if repo.signed else (None, {"repository_gpgcheck": "false"})
+    image = Image(
+        name="Cache-Test",
+        specification="root cache",
+        repositories=[Repository(f"dir://{repo.path}", alias="local", key=key, attributes=checks)],
+        packages={"bootstrap": ["test-busybox"], "image": ["test-app"]},
     )
-    (directory / "config.sh").write_text(CONFIG_SH.format(text=text))
-    (directory / "runtime.yml").write_text("apt:\n  bootstrap_variant: custom\n")
-    return directory
+    files = {"config.sh": CONFIG_SH.format(text=text), "runtime.yml": CUSTOM_BOOTSTRAP}
+    return descriptions.write_description(directory, image, files)
 
 
 def prepare(kiwi, description: Path, root: Path, cache: Path, *extra: str):
