@@ -30,6 +30,10 @@ PERSISTENCY = ("by-uuid", "by-label", "by-partuuid")
 DEFAULT_ESP_MB = 64
 DEFAULT_SWAP_MB = 128
 DEFAULT_ROOT_LABEL = "ROOT"
+# sfdisk, mkfs.* and mtools assemble the disk, qemu-img converts it, xorriso and zstd
+# make the installers
+HOST_PACKAGES = ("fdisk", "e2fsprogs", "xfsprogs", "btrfs-progs", "dosfstools", "mtools",
+                 "qemu-utils", "xorriso", "zstd")  # fmt: skip
 FILESYSTEM_TOOLS = {"ext2": "e2fsprogs", "ext3": "e2fsprogs", "ext4": "e2fsprogs",
                     "xfs": "xfsprogs", "btrfs": "btrfs-progs"}  # fmt: skip
 
@@ -105,7 +109,7 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
         ),
         table=choice(
             "efiparttable", attributes.get("efiparttable") or "gpt", TABLE_TYPES, KIND_NAME
-        ),  # fmt: skip
+        ),
         esp_mb=positive_number("efipartsize", attributes.get("efipartsize"), DEFAULT_ESP_MB),
         swap_mb=positive_number("oem-swapsize", oem.get("oem-swapsize"), DEFAULT_SWAP_MB)
         if flag(oem.get("oem-swap"))
@@ -117,7 +121,7 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
             attributes.get("devicepersistency") or "by-uuid",
             PERSISTENCY,
             KIND_NAME,
-        ),  # fmt: skip
+        ),
         root_label=attributes.get("rootfs_label") or DEFAULT_ROOT_LABEL,
         mount_options=attributes.get("fsmountoptions") or "defaults",
         create_options=attributes.get("fscreateoptions") or "",
@@ -150,17 +154,7 @@ KIND = ImageTypeKind(
     builder="kiwi_like.create.oem:create",
     read_settings=disk_settings,
     image_packages=image_packages,
-    host_packages=(
-        "fdisk",
-        "e2fsprogs",
-        "xfsprogs",
-        "btrfs-progs",
-        "dosfstools",
-        "mtools",
-        "qemu-utils",
-        "xorriso",
-        "zstd",
-    ),  # fmt: skip
+    host_packages=HOST_PACKAGES,
     firmwares=FIRMWARES,
     resizes=True,
 )
