@@ -98,8 +98,8 @@ def test_set_type_attr_is_checked_against_the_schema(write_description):
 
 def test_repository_overrides(write_description):
     directory = write_description(MINIMAL)
+    # kiwi keeps only imageonly repositories; MINIMAL has none, so apt falls back to host://
     ignored = build(directory, ignore_repos_used_for_build=True)
-    assert [r.distribution for r in ignored.repositories] == ["bookworm-updates"]
     replaced = build(directory, set_repo="this://repo,apt-deb,local,1,,,,main,stable")
     assert replaced.repositories[0].source == f"dir://{directory.resolve()}/repo"
     assert [r.distribution for r in replaced.repositories] == ["stable", "bookworm-updates"]
@@ -108,6 +108,7 @@ def test_repository_overrides(write_description):
     assert [r.alias for r in host.repositories] == [
         f"host-{n}" for n in range(1, len(expected) + 1)
     ]
+    assert [r.alias for r in ignored.repositories] == [r.alias for r in host.repositories]
     assert [r.source for r in host.repositories] == [s.uri for s in expected]
 
 
@@ -179,8 +180,12 @@ def test_description_lookup_order(tmp_path):
     (directory / "b.kiwi").write_text(MINIMAL.replace('name="minimal"', 'name="b"'))
     (directory / "a.kiwi").write_text(MINIMAL.replace('name="minimal"', 'name="a"'))
     assert build(directory).name == "a"
+    # kiwi gives config.kiwi no preference: the first *.kiwi in sorted order stays
     (directory / "config.kiwi").write_text(MINIMAL.replace('name="minimal"', 'name="kiwi"'))
-    assert build(directory).name == "kiwi"
+    assert build(directory).name == "a"
+    (directory / "image").mkdir()
+    (directory / "image/config.xml").write_text(MINIMAL.replace('name="minimal"', 'name="sub"'))
+    assert build(directory).name == "sub"
     (directory / "config.xml").write_text(MINIMAL)
     assert build(directory).name == "minimal"
 

@@ -22,6 +22,7 @@ RELAX NG schema only on <image>.
 from __future__ import annotations
 
 import copy
+import inspect
 import random
 import shutil
 import socket
@@ -33,6 +34,14 @@ from typing import Any
 import pytest
 import xmlschema
 from lxml import etree
+
+# xmlschema >= 2 reads schema locations from the document unless told not to; 1.10
+# (Debian 12's) has no such keyword and never does
+NO_LOCATION_HINTS = (
+    {"use_location_hints": False}
+    if "use_location_hints" in inspect.signature(xmlschema.XMLSchema.iter_errors).parameters
+    else {}
+)
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
@@ -122,7 +131,7 @@ def xsd_errors(xsd: xmlschema.XMLSchema, document: etree._ElementTree) -> list[s
         errors.append(f"document element is <{root.tag}>, not <{DOCUMENT_ELEMENT}>")
     data = etree.tostring(document, encoding="utf-8")
     errors.extend(
-        f"{error.path}: {error.reason}" for error in xsd.iter_errors(data, use_location_hints=False)
+        f"{error.path}: {error.reason}" for error in xsd.iter_errors(data, **NO_LOCATION_HINTS)
     )
     return errors
 

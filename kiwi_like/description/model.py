@@ -81,15 +81,32 @@ class Profile:
     description: str = ""
     import_default: bool = False
     arch: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # every <requires profile>, whatever its arch
+    # <requires arch="...">: the architectures each entry of `requires` counts for
+    # (empty: all); missing entries count for all
+    requires_arch: tuple[tuple[str, ...], ...] = ()
     line: int | None = field(default=None, compare=False)
+
+    def required_for(self, arch: str) -> tuple[str, ...]:
+        """The profiles this one requires when building for `arch`."""
+        wanted = normalize_arch(arch)
+        return tuple(
+            name
+            for index, name in enumerate(self.requires)
+            if index >= len(self.requires_arch)
+            or not self.requires_arch[index]
+            or wanted in map(normalize_arch, self.requires_arch[index])
+        )
 
 
 @dataclass(frozen=True)
 class ContainerConfig:
     name: str | None = None
     tag: str | None = None
+    # additionaltags (7.x) and the ":tag" entries of additionalnames (8.x)
     additional_tags: tuple[str, ...] = ()
+    # additionalnames entries with a repository of their own ("repo:tag", "repo")
+    additional_names: tuple[str, ...] = ()
     maintainer: str | None = None
     user: str | None = None
     workingdir: str | None = None
@@ -106,6 +123,7 @@ class ContainerConfig:
             "name": self.name,
             "tag": self.tag,
             "additionaltags": list(self.additional_tags),
+            "additionalnames": list(self.additional_names),
             "maintainer": self.maintainer,
             "user": self.user,
             "workingdir": self.workingdir,
@@ -140,7 +158,10 @@ class SystemDisk:
 @dataclass(frozen=True)
 class Bootloader:
     name: str
-    console: str | None = None
+    # GRUB terminals, as kiwi's schema 8.4 names them (upgrade.py turns the older
+    # console="OUT IN" into these): words like "serial console"
+    output_console: str | None = None
+    input_console: str | None = None  # None: the same as the output
     timeout: int | None = None
     timeout_style: str | None = None
     serial_line: str | None = None
@@ -286,7 +307,9 @@ class User:
     home: str | None = None
     shell: str | None = None
     id: int | None = None
-    groups: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # names; the first is the login group
+    # groups="name:gid": the ids given to groups (kiwi creates them with these ids)
+    group_ids: Mapping[str, str] = field(default_factory=frozen_mapping)
     realname: str | None = None
 
     @property
@@ -311,6 +334,23 @@ class FileList(Selectable):
 
 
 @dataclass(frozen=True)
+class CertificateSection(Selectable):
+    """<certificates>: CA certificate files to add to the image's trust store."""
+
+    target_distribution: str = ""
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContainersSection(Selectable):
+    """<containers>: container images pulled into the image."""
+
+    source: str = ""
+    backend: str = ""
+    containers: tuple[Node, ...] = ()
+
+
+@dataclass(frozen=True)
 class Description:
     """The whole description as written, before profile and type selection."""
 
@@ -326,6 +366,9 @@ class Description:
     repositories: tuple[Repository, ...] = ()
     packages: tuple[PackageSection, ...] = ()
     file_lists: tuple[FileList, ...] = ()
+    certificates: tuple[CertificateSection, ...] = ()
+    containers: tuple[ContainersSection, ...] = ()
+    extension: Node | None = None  # <extension>: data for kiwi's plugins
     warnings: tuple[str, ...] = ()
     # The validated tree, kept to check command-line overrides against the schema.
     xml: LoadedXml | None = field(default=None, compare=False, repr=False)

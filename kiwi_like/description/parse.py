@@ -7,12 +7,14 @@ from typing import TypeAlias, TypedDict
 
 from lxml import etree
 
-from kiwi_like.description import sanity, upgrade, validate, xmlload
+from kiwi_like.description import sanity, schematron, upgrade, validate, xmlload
 from kiwi_like.description.model import (
     Archive,
     Bootloader,
     BuildType,
+    CertificateSection,
     ContainerConfig,
+    ContainersSection,
     Description,
     FileEntry,
     FileList,
@@ -51,6 +53,7 @@ def load_description(path: Path) -> Description:
     warnings = upgrade.upgrade(loaded)
     validate.validate(loaded)
     sanity.check(loaded)
+    warnings += schematron.check(loaded)
     return _Parser(loaded).description(tuple(warnings))
 
 
@@ -118,6 +121,9 @@ class _Parser:
             repositories=tuple(self._repository(e) for e in _children(root, "repository")),
             packages=tuple(self._packages(e) for e in _children(root, "packages")),
             file_lists=tuple(self._file_list(e) for e in root if e.tag in ("drivers", "strip")),
+            certificates=tuple(self._certificates(e) for e in _children(root, "certificates")),
+            containers=tuple(self._containers(e) for e in _children(root, "containers")),
+            extension=next((node(e) for e in _children(root, "extension")), None),
             warnings=warnings,
             xml=self.loaded,
         )
@@ -143,6 +149,9 @@ class _Parser:
                         arch=_split(element.get("arch")),
                         requires=tuple(
                             r.get("profile", "") for r in _children(element, "requires")
+                        ),
+                        requires_arch=tuple(
+                            _split(r.get("arch")) for r in _children(element, "requires")
                         ),
                         line=element.sourceline,
                     )
@@ -231,7 +240,8 @@ class _Parser:
     def _bootloader(self, element: Element) -> Bootloader:
         return Bootloader(
             name=element.get("name", "grub2"),
-            console=element.get("console"),
+            output_console=element.get("output_console"),
+            input_console=element.get("input_console"),
             timeout=_int(element.get("timeout")),
             timeout_style=element.get("timeout_style"),
             serial_line=element.get("serial_line"),
@@ -280,13 +290,18 @@ class _Parser:
                 return {}
             return {e.get("name", ""): e.get("value", "") for e in _children(found, tag)}
 
+        names = _split(element.get("additionalnames"))
         history = element.find("history")
         expose = element.find("expose")
         volumes = element.find("volumes")
         return ContainerConfig(
             name=element.get("name"),
             tag=element.get("tag"),
-            additional_tags=_split(element.get("additionaltags")),
+            additional_tags=(
+                *_split(element.get("additionaltags")),
+                *(name[1:] for name in names if name.startswith(":")),
+            ),
+            additional_names=tuple(name for name in names if not name.startswith(":")),
             maintainer=element.get("maintainer"),
             user=element.get("user"),
             workingdir=element.get("workingdir"),
@@ -389,13 +404,31 @@ class _Parser:
                     home=user.get("home"),
                     shell=user.get("shell"),
                     id=_int(user.get("id")),
-                    groups=_split(user.get("groups")),
+                    groups=tuple(g.partition(":")[0] for g in _split(user.get("groups"))),
+                    group_ids=frozen_mapping(
+                        dict(g.split(":", 1) for g in _split(user.get("groups")) if ":" in g)
+                    ),
                     realname=user.get("realname"),
                 )
             )
         return UserSection(
             group=element.get("group"),
             users=tuple(users),
+            **self._selectable(element),
+        )
+
+    def _certificates(self, element: Element) -> CertificateSection:
+        return CertificateSection(
+            target_distribution=element.get("target_distribution", ""),
+            names=tuple(c.get("name", "") for c in _children(element, "certificate")),
+            **self._selectable(element),
+        )
+
+    def _containers(self, element: Element) -> ContainersSection:
+        return ContainersSection(
+            source=element.get("source", ""),
+            backend=element.get("backend", ""),
+            containers=tuple(node(c) for c in _children(element, "container")),
             **self._selectable(element),
         )
 

@@ -19,8 +19,13 @@ from kiwi_like.description.xmlload import LoadedXml
 _ATTRIBUTE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ACCOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
+_GROUP = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?(:[0-9]{1,10})?")
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+~_-]*")
 _PERMISSIONS = re.compile(r"[0-7]{3,4}")
+# chmod's symbolic modes (kiwi hands <file permissions> to chmod): u+x, go-w, a=rX,u+s
+_SYMBOLIC_PERMISSIONS = re.compile(
+    r"[ugoa]*([-+=]([rwxXst]*|[ugo]))+(,[ugoa]*([-+=]([rwxXst]*|[ugo]))+)*"
+)
 MAX_ID = 4294967294  # (uid_t)-1 means "no id"
 MAX_SIZE_MB = 1024**3  # 1 PiB: anything larger is a typo
 
@@ -56,15 +61,19 @@ RULES: tuple[Rule, ...] = (
     ("namedCollection", "name", lambda v: not v.startswith("-") and not re.search(r"\s", v),
      "a collection name (no leading '-', no spaces)"),
     ("user", "name", lambda v: bool(_ACCOUNT.fullmatch(v)), "a user name (letters, digits, _ . -)"),
-    ("user", "groups", lambda v: all(_ACCOUNT.fullmatch(g.strip()) for g in v.split(",")),
-     "group names (letters, digits, _ . -)"),
+    ("user", "groups", lambda v: all(_GROUP.fullmatch(g.strip()) for g in v.split(",")),
+     "group names (letters, digits, _ . -), each with an optional ':gid'"),
     ("user", "home", lambda v: v.startswith("/"), "an absolute path"),
     ("user", "shell", lambda v: v.startswith("/"), "an absolute path"),
     ("user", "id", lambda v: not v.isdigit() or int(v) <= MAX_ID, f"at most {MAX_ID}"),
     ("users", "group", lambda v: bool(_ACCOUNT.fullmatch(v)), "a group name"),
-    ("file", "permissions", lambda v: bool(_PERMISSIONS.fullmatch(v)), "an octal mode like 0644"),
+    ("file", "permissions",
+     lambda v: bool(_PERMISSIONS.fullmatch(v) or _SYMBOLIC_PERMISSIONS.fullmatch(v)),
+     "a mode like 0644 or u+x"),
     ("repository", "alias", _no_path, "an alias without '/'"),
     ("source", "path", lambda v: not re.search(r"\s", v), "a URI without spaces"),
+    ("signing", "key", lambda v: not v.startswith("this://") or _relative_without_dotdot(v[7:]),
+     "a this:// path inside the description directory"),
     ("timezone", None, lambda v: _relative_without_dotdot(v.strip()), "a zone like Europe/Berlin"),
     ("size", None, lambda v: not v.strip().isdigit() or int(v) <= MAX_SIZE_MB, "a sane size"),
 )  # fmt: skip

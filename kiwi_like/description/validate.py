@@ -53,6 +53,9 @@ def xsd_errors(root: etree._Element) -> list[tuple[int | None, str, str]]:
     for error in xsd().iter_errors(root):
         element = error.elem if isinstance(error.elem, etree._Element) else None
         child = getattr(error, "invalid_child", None)
+        index = getattr(error, "index", None)  # xmlschema < 2 names the child by position only
+        if child is None and element is not None and isinstance(index, int):
+            child = element[index] if index < len(element) else None
         if isinstance(child, etree._Element):
             element = child
         if element is not None:

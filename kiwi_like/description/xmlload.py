@@ -26,6 +26,8 @@ class LoadedXml:
     root: etree._Element
     file: Path
     _origins: dict[etree._Element, Path] = field(default_factory=dict)
+    # (element, attribute) -> the value as written, for values upgrade.py rewrote
+    originals: dict[tuple[etree._Element, str], str] = field(default_factory=dict)
 
     def origin(self, element: etree._Element | None) -> tuple[str, int | None]:
         """(file name, line) of an element, following it back into included files."""

@@ -31,11 +31,27 @@ def kernel_options(build: ResolvedBuild) -> tuple[str, ...]:
     return tuple((build.build_type.get("kernelcmdline") or "").split())
 
 
-def _terminals(word: str) -> tuple[str, ...]:
-    """kiwi's console word as GRUB terminals (graphical ones fall back to the PC console)."""
-    if word == "none":
-        return ()
-    return ("serial",) if word == "serial" else ("console",)
+def _terminals(words: str) -> tuple[str, ...]:
+    """kiwi's console words as GRUB terminals (graphical ones fall back to the PC console)."""
+    terminals = (
+        "serial" if word == "serial" else "console" for word in words.split() if word != "none"
+    )
+    return tuple(dict.fromkeys(terminals))
+
+
+def _consoles(build: ResolvedBuild) -> tuple[str, str]:
+    """(output, input) console words as kiwi reads them: the input defaults to the output.
+
+    `<bootloader output_console input_console>` (upgrade.py turns the older console="OUT IN"
+    into these), else the schema 6.x type attribute bootloader_console="OUT IN".
+    """
+    bootloader = build.build_type.bootloader
+    if bootloader is not None and (bootloader.output_console or bootloader.input_console):
+        output = bootloader.output_console or "console"
+        return output, bootloader.input_console or output
+    legacy = build.build_type.get("bootloader_console") or "console"
+    output, _, given_input = legacy.partition(" ")
+    return output, given_input.strip() or output
 
 
 def boot_menu(build: ResolvedBuild, kind: str) -> BootMenu:
@@ -44,20 +60,20 @@ def boot_menu(build: ResolvedBuild, kind: str) -> BootMenu:
     bootloader = build_type.bootloader
     loader_name = bootloader.name if bootloader else build_type.get("bootloader") or "grub2"
     choice("bootloader", loader_name, ("grub2",), kind)
-    console = (bootloader.console if bootloader else None) or build_type.get("bootloader_console")
-    words = (console or "console").split()
+    output, given_input = _consoles(build)
     timeout = bootloader.timeout if bootloader and bootloader.timeout is not None else None
     if timeout is None:
         timeout = positive_number(
             "boottimeout", build_type.get("boottimeout"), DEFAULT_TIMEOUT, "seconds"
         )
     options = kernel_options(build)
-    if "serial" in words and not any(option.startswith("console=ttyS") for option in options):
+    serial = "serial" in f"{output} {given_input}".split()
+    if serial and not any(option.startswith("console=ttyS") for option in options):
         options = (*options, SERIAL_CONSOLE_ARG)
     return BootMenu(
         kernel_options=options,
-        grub_output=_terminals(words[0]),
-        grub_input=_terminals(words[1] if len(words) > 1 else words[0]),
+        grub_output=_terminals(output),
+        grub_input=_terminals(given_input),
         serial_line=(bootloader.serial_line if bootloader else None) or DEFAULT_SERIAL_LINE,
         timeout=timeout,
         timeout_style=bootloader.timeout_style if bootloader else None,
