@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from kiwi_like import buildservice
 from kiwi_like.description.host_sources import read_host_sources
 from kiwi_like.description.uri import redact, translate
 from kiwi_like.errors import DescriptionError
+from kiwi_like.runtime_config import OBS_DOWNLOAD_URL
 
 DESCRIPTION_DIR = Path("/srv/descriptions/x")
 
@@ -21,26 +23,50 @@ DESCRIPTION_DIR = Path("/srv/descriptions/x")
         ("ftp://ftp.example/pub", "ftp://ftp.example/pub"),
         ("file:///srv/repo", "dir:///srv/repo"),
         ("dir:///srv/repo", "dir:///srv/repo"),
+        ("dir:///srv/repo/../other/", "dir:///srv/other"),
         ("this://repo", "dir:///srv/descriptions/x/repo"),
         ("/srv/local-rpms", "dir:///srv/local-rpms"),
+        ("iso:///srv/media/dvd.iso", "iso:///srv/media/dvd.iso"),
+        # kiwi's obs rules: the project's ':' become ':/', the repository stays as it is
         ("obs://openSUSE:Leap:15.5/standard", "http://obs.example/r/openSUSE:/Leap:/15.5/standard"),
         (
             "obs://Virtualization:/Appliances/images",
             "http://obs.example/r/Virtualization:/Appliances/images",
         ),
+        ("obs://13.1/repo/oss", "http://obs.example/r/13.1/repo/oss"),
+        ("obs://home:a/repo:x", "http://obs.example/r/home:/a/repo:x"),
+        ("obs://Devel:Docker/SLE_12#frag", "http://obs.example/r/Devel:/Docker/SLE_12"),
     ],
 )
 def test_translate(source, expected):
     assert translate(source, DESCRIPTION_DIR, "http://obs.example/r") == expected
 
 
+def test_obs_without_a_configured_server_uses_kiwis_default():
+    assert translate("obs://Debian:12/standard", DESCRIPTION_DIR, None) == (
+        f"{OBS_DOWNLOAD_URL}/Debian:/12/standard"
+    )
+
+
+def test_obs_in_a_worker(tmp_path):
+    (tmp_path / ".buildenv").touch()
+    worker = buildservice.worker(tmp_path)
+    assert worker is not None
+    repos = tmp_path / "usr/src/packages/SOURCES/repos"
+    for source in ("obs://Debian:12/standard", "obs://Debian:/12/standard/"):
+        assert translate(source, DESCRIPTION_DIR, "http://obs.example/r", worker) == (
+            f"dir://{repos}/Debian:12/standard"
+        )
+    assert buildservice.worker(tmp_path / "elsewhere") is None
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("obs://a/b", "needs obs.download_url"),
         ("gopher://x.example/", "unsupported URI scheme"),
-        ("obsrepositories:/", "Open Build Service"),
+        ("obsrepositories:/", "use --ignore-repos --add-repo"),
         ("file://relative/path", "must be an absolute path"),
+        ("iso://dvd.iso", "must be an absolute path"),
         ("http:///path-only", "has no host name"),
     ],
 )

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
+from kiwi_like import buildservice
 from kiwi_like.description import host_sources, imagetypes, uri, validate
 from kiwi_like.description.model import (
     Archive,
@@ -85,6 +86,11 @@ class ResolvedBuild:
     def result_basename(self) -> str:
         """kiwi's result naming: <name>.<arch>-<version>."""
         return f"{self.name}.{self.arch}-{self.version}"
+
+    @property
+    def bundle_format(self) -> str | None:
+        """`bundle_format` of the type: how `result bundle` names the files."""
+        return self.build_type.get("bundle_format")
 
     @cached_property
     def settings(self) -> imagetypes.TypeSettings:
@@ -167,7 +173,7 @@ def select_profiles(
                 file=str(description.file),
             )
         selected.add(name)
-        pending.extend(available[name].requires)
+        pending.extend(available[name].required_for(arch))
     return tuple(p.name for p in description.profiles if p.name in selected)
 
 
@@ -333,7 +339,8 @@ def _repositories(
     if options.ignore_repos:
         repositories = []
     elif options.ignore_repos_used_for_build:
-        repositories = [r for r in repositories if r.imageinclude]
+        # kiwi keeps the repositories not used for the build: the imageonly ones
+        repositories = [r for r in repositories if r.imageonly]
     if options.set_repo:
         replacement = with_credentials(
             "--set-repo-credentials",
@@ -357,6 +364,7 @@ def _repositories(
     default_type = default_repository_type(preferences.packagemanager)
     if not repositories and kind is not None and kind.builds_from_host_sources:
         repositories = [Repository(source=uri.HOST_SOURCES, type=default_type)]
+    worker = buildservice.worker()
     resolved: list[Repository] = []
     for repository in repositories:
         if not repository.type:
@@ -365,14 +373,17 @@ def _repositories(
             resolved += _host_repositories(repository, config)
             continue
         try:
-            source = uri.translate(
-                repository.source, description.directory, config.obs_download_url
+            resolved += uri.repositories_of(
+                repository, description.directory, config.obs_download_url, worker
             )
         except DescriptionError as error:
             raise DescriptionError(
                 error.reason, file=str(description.file), line=repository.line
             ) from None
-        resolved.append(replace(repository, source=source))
+    if options.signing_keys:  # --signing-key: trusted for every repository
+        resolved = [
+            replace(r, signing_keys=(*r.signing_keys, *options.signing_keys)) for r in resolved
+        ]
     return tuple(resolved)
 
 
