@@ -9,7 +9,7 @@ Scenarios, in this order, each run --runs times (medians are reported):
   rebuild        only config.sh changed (a copy of the description with one line appended)
 
 Wall time is measured here; the per-stage times and memory come from the
-build's kiwi.result.json ("metrics"): steps grouped into the stages bootstrap,
+build's kiwi-like.result.json ("metrics"): steps grouped into the stages bootstrap,
 packages, config, initrd, filesystem, bootloader, compression and results,
 and peak resident memory (ru_maxrss) of the builder process itself vs the
 largest program it ran. The load of the machine (/proc/loadavg) is recorded
@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiwi_like.timing import STAGES  # the stages kiwi.result.json reports
+from kiwi_like.result import RESULT_FILE
+from kiwi_like.timing import STAGES  # the stages kiwi-like.result.json reports
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = ("cold", "warm-packages", "warm", "rebuild")
@@ -41,7 +42,7 @@ REBUILD_LINE = 'echo "bench rebuild $(date +%s)" >> /var/lib/jeos/build-id\n'
 
 
 def stage_figures(result: dict[str, Any]) -> dict[str, Any]:
-    """Seconds and memory high-water mark per stage, from a kiwi.result.json's metrics."""
+    """Seconds and memory high-water mark per stage, from a kiwi-like.result.json's metrics."""
     metrics = result.get("metrics", {})
     steps = [
         *metrics.get("prepare", {}).get("steps", []),
@@ -147,7 +148,7 @@ def build(
     if os.waitstatus_to_exitcode(status) != 0:
         sys.stderr.write(_stderr.decode(errors="replace")[-3000:])
         raise SystemExit(f"bench: build failed, see {log}")
-    result = json.loads((target / "kiwi.result.json").read_text())
+    result = json.loads((target / RESULT_FILE).read_text())
     figures = stage_figures(result)
     figures.update(
         wall_seconds=wall,

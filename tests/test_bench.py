@@ -1,4 +1,4 @@
-"""bench/run.py's figures and their formatting, from recorded kiwi.result.json metrics.
+"""bench/run.py's figures and their formatting, from recorded kiwi-like.result.json metrics.
 
 No timing is asserted here: the numbers are recorded ones, only their
 aggregation (per stage, medians, memory) and presentation are checked.

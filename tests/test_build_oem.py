@@ -52,6 +52,7 @@ def test_result_files(target: Path, kiwi):
             f"{BASENAME}.raw",
             f"{BASENAME}.raw.sha256",
             f"{BASENAME}.packages",
+            f"{BASENAME}.changes",
             f"{BASENAME}.verified",
         ]
     )
@@ -73,9 +74,10 @@ def test_bundle(target: Path, kiwi, tmp_path: Path):
     )  # fmt: skip
     assert result.code == 0, result.err
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert f"{BASENAME}-Build1.1.raw" in names and f"{BASENAME}-Build1.1.raw.sha256" in names
-    assert f"{BASENAME}-Build1.1.packages" in names
-    check = subprocess.run(["sha256sum", "-c", f"{BASENAME}-Build1.1.raw.sha256"], cwd=tmp_path)
+    base = f"{BASENAME}-Build1.1"  # kiwi's file set: the disk and the changelog xz-compressed
+    assert names == sorted([f"{base}.raw.xz", f"{base}.raw.xz.sha256", f"{base}.packages",
+                            f"{base}.changes.xz", f"{base}.verified"])  # fmt: skip
+    check = subprocess.run(["sha256sum", "-c", f"{base}.raw.xz.sha256"], cwd=tmp_path)
     assert check.returncode == 0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from kiwi_like.oci.tree import EMPTIED
+from kiwi_like.result import RESULT_FILE
 from tests import descriptions
 from tests.conftest import Run
 from tests.debrepo import DebPackage, DebRepo, build_repo, busybox_package
@@ -227,7 +228,7 @@ def test_docker_archive_as_skopeo_reads_it(docker, tmp_path):
     checksum = docker.result("docker.tar.xz.sha256").read_text()
     assert subprocess.run(["sha256sum", "-c", "-"], input=checksum, text=True,
                           cwd=docker.target, capture_output=True).returncode == 0  # fmt: skip
-    results = json.loads((docker.target / "kiwi.result.json").read_text())["results"]
+    results = json.loads((docker.target / RESULT_FILE).read_text())["results"]
     assert "container:Web-Container.x86_64-1.2.3.docker.tar.xz" in results
     packages = docker.result("packages").read_text()
     assert "test-web|None|1.0|None|all|None|None" in packages.splitlines()

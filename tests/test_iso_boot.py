@@ -64,6 +64,7 @@ def test_live_results(live_target: Path) -> None:
         f"{BASENAME}.iso": "live_image",
         f"{BASENAME}.iso.sha256": "image_checksum",
         f"{BASENAME}.packages": "image_packages",
+        f"{BASENAME}.changes": "image_changes",
         f"{BASENAME}.verified": "image_verified",
     }
     check = subprocess.run(["sha256sum", "-c", f"{BASENAME}.iso.sha256"], cwd=live_target)

@@ -85,7 +85,7 @@ def _netboot(directory: Path, port: int, *answers: Answer) -> BootResult:
 def test_tarball_content_and_results(kis_target: Path, served: Path) -> None:
     data = json.loads((kis_target / RESULT_FILE).read_text())
     kinds = {entry["filename"]: entry["kind"] for entry in data["results"].values()}
-    assert kinds[f"{BASE}.tar.xz"] == "kis_image"
+    assert kinds[f"{BASE}.tar.xz"] == "kis_archive"
     assert kinds[f"{BASE}.tar.xz.sha256"] == "image_checksum"
     assert {f"{BASE}.packages", f"{BASE}.verified"} <= set(kinds)
     names = sorted(str(p.relative_to(served)) for p in served.rglob("*") if p.is_file())

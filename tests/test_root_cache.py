@@ -17,6 +17,7 @@ import pytest
 
 from kiwi_like.prepare.pipeline import STATE_FILE
 from kiwi_like.prepare.rootcache import ENTRY, RootCache
+from kiwi_like.result import RESULT_FILE
 from tests import descriptions
 from tests.debrepo import DebPackage, DebRepo, build_repo, busybox_package
 from tests.descriptions import CUSTOM_BOOTSTRAP, Image, Repository
@@ -209,7 +210,7 @@ def test_stage_timings_and_memory_in_the_result_file(kiwi, repo, tmp_path):
         )  # fmt: skip
         assert done.code == 0, done.err
     results = {
-        target: json.loads((tmp_path / target / "kiwi.result.json").read_text())["metrics"]
+        target: json.loads((tmp_path / target / RESULT_FILE).read_text())["metrics"]
         for target in ("first", "second")
     }
     first, second = results["first"], results["second"]

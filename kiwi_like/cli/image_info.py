@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from kiwi_like.cli import markup
 from kiwi_like.cli import options as cli
 from kiwi_like.cli.command import Command
-from kiwi_like.description import ResolvedBuild, load_build
-from kiwi_like.description.uri import redact
+from kiwi_like.description import ResolvedBuild, load_build, xmlload
+from kiwi_like.description.profile import profile_variables
+from kiwi_like.description.uri import redact as redact_uri
 from kiwi_like.errors import CommandLineError
+from kiwi_like.log import log
+from kiwi_like.redaction import redact
 
 USAGE = f"""usage: kiwi-ng image info -h | --help
        kiwi-ng image info --description=<directory>
-           [--format=<format>] [--list-profiles]
+           [--resolve-package-list] [--list-profiles] [--print-kiwi-env]
+           [--print-xml] [--print-yaml] [--print-toml] [--format=<format>]
 {cli.OVERRIDE_USAGE}
 {cli.GLOBAL_USAGE}
 
 options:
   --description=<directory>      the image description directory
-  --format=<format>              text (default) or json
-  --list-profiles                print the profiles the description defines
+  --resolve-package-list         refused: kiwi-like solves dependencies only while installing
+  --list-profiles                add the profiles the description defines (profile_names)
+  --print-kiwi-env               add the variables the scripts get in /.profile (kiwi_env)
+  --print-xml                    print the description as XML (includes resolved, upgraded)
+  --print-yaml                   print the description as YAML (kiwi's XML-to-YAML mapping)
+  --print-toml                   print the description as TOML (kiwi's XML-to-TOML mapping)
+  --format=<format>              instead of kiwi's output, kiwi-like's summary of the
+                                 resolved build: text or json
 {cli.OVERRIDE_HELP}
 {cli.GLOBAL_HELP}
 """
+KIWI_ONLY = ("--print-kiwi-env", "--print-xml", "--print-yaml", "--print-toml")
+STRING = r'"(?:[^"\\]|\\.)*"'
+KEY = re.compile(rf"^(\s*)({STRING})(:)", re.MULTILINE)
+VALUE = re.compile(rf"(: |^\s+)({STRING})(,?)$", re.MULTILINE)
+BLUE, GREEN, RESET = "\033[34m", "\033[32m", "\033[0m"
 
 
 def build_to_dict(build: ResolvedBuild) -> dict[str, Any]:
@@ -47,7 +64,7 @@ def build_to_dict(build: ResolvedBuild) -> dict[str, Any]:
         ),
         "repositories": [
             {
-                "source": redact(repository.source),
+                "source": redact_uri(repository.source),
                 "type": repository.type,
                 "alias": repository.alias,
                 "priority": repository.priority,
@@ -116,14 +133,54 @@ def _text(data: dict[str, Any]) -> str:
     return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
 
 
+def _kiwi_output(build: ResolvedBuild, args: dict[str, Any]) -> None:
+    """kiwi's `image info`: a JSON object with the image name and what was asked for."""
+    result: dict[str, Any] = {"image": build.name}
+    if args.get("--print-kiwi-env"):
+        result["kiwi_env"] = profile_variables(build)
+    if args.get("--list-profiles"):
+        result["profile_names"] = [profile.name for profile in build.description.profiles]
+    text = json.dumps(result, sort_keys=True, indent=4, separators=(",", ": "))
+    print(_colored_json(text) if args.get("--color-output") else text)
+    root = build.description.xml.root if build.description.xml is not None else None
+    if root is None:
+        root = xmlload.load(build.description.file).root
+    for option, title, convert in (
+        ("--print-xml", "XML", markup.xml_text),
+        ("--print-yaml", "YAML", markup.yaml_text),
+        ("--print-toml", "TOML", markup.toml_text),
+    ):
+        if args.get(option):  # kiwi prints one, the first of these asked for
+            log.info("Description(%s):", title)
+            print(redact(convert(root)), end="")
+            break
+
+
+def _colored_json(text: str) -> str:
+    """Keys blue, string values green: what kiwi's pjson does for --color-output."""
+    text = KEY.sub(lambda m: f"{m[1]}{BLUE}{m[2]}{RESET}{m[3]}", text)
+    return VALUE.sub(lambda m: f"{m[1]}{GREEN}{m[2]}{RESET}{m[3]}", text)
+
+
 def run(args: dict[str, Any]) -> int:
-    output_format = args.get("--format") or "text"
-    if output_format not in ("text", "json"):
+    if args.get("--resolve-package-list"):
+        raise CommandLineError(
+            "--resolve-package-list is not supported: kiwi-like solves dependencies only "
+            "while it installs packages (the .packages result of a build lists them all)"
+        )
+    output_format = args.get("--format")
+    if output_format not in (None, "text", "json"):
         raise CommandLineError(f"--format must be text or json, not '{output_format}'")
+    asked = [option for option in KIWI_ONLY if args.get(option)]
+    if output_format and asked:
+        raise CommandLineError(f"{asked[0]} is part of kiwi's output: leave out --format")
     config = cli.runtime_config(args)
     build = load_build(
         args["--description"], cli.build_options(args), config, args.get("--kiwi-file")
     )
+    if output_format is None:
+        _kiwi_output(build, args)
+        return 0
     if args.get("--list-profiles"):
         for profile in build.description.profiles:
             marker = "*" if profile.name in build.profiles else " "

@@ -12,10 +12,11 @@ from typing import Any
 from docopt import DocoptExit, docopt
 
 from kiwi_like import __version__
-from kiwi_like.cli import image_info, options, result, system_create, system_prepare
+from kiwi_like.cli import image_info, image_resize, options, result, system_create, system_prepare
 from kiwi_like.cli.command import Command
-from kiwi_like.errors import KiwiLikeError
-from kiwi_like.log import log, setup_logging
+from kiwi_like.errors import CommandLineError, KiwiLikeError
+from kiwi_like.log import color_error, log, parse_loglevel, setup_logging
+from kiwi_like.prepare import scripts
 from kiwi_like.redaction import redact
 
 USAGE = f"""kiwi-like: build bootable appliances from KIWI NG image descriptions
@@ -34,16 +35,18 @@ commands:
   result list      list the results of a build
   result bundle    copy results under build-service names
   image info       show the resolved build of a description
+  image resize     grow a raw disk result to a new size
 
 global options:
 {options.GLOBAL_HELP}
   -v --version                   show the version
 
-Run 'kiwi-ng <service> <command> --help' for a command's options.
+Run 'kiwi-ng <service> <command> --help' (or 'help') for a command's options.
 """
 
 COMMANDS: dict[tuple[str, str], Command] = {
     ("image", "info"): image_info.COMMAND,
+    ("image", "resize"): image_resize.COMMAND,
     ("system", "build"): system_create.BUILD,
     ("system", "prepare"): system_prepare.PREPARE,
     ("system", "create"): system_create.CREATE,
@@ -53,16 +56,56 @@ COMMANDS: dict[tuple[str, str], Command] = {
 }
 
 
+# kiwi 11 commands kiwi-like does not have, with the reason
+REFUSED_COMMANDS = {
+    ("system", "boxbuild"): "it builds inside a kiwi box virtual machine; "
+    "run kiwi-like on the build host or in a container instead",
+    ("system", "stackbuild"): "it builds from kiwi stash containers, which kiwi-like does not make",
+    ("system", "stash"): "kiwi stash containers are not supported; keep the image root instead",
+}
+
 MAX_ERROR_LENGTH = 500
 
 
-def _error(message: str) -> int:
+def _error(message: str, color: bool = False) -> int:
     """The one line a user sees: secrets masked, line breaks folded, length bounded."""
     line = " ".join(redact(message).split())
     if len(line) > MAX_ERROR_LENGTH:
         line = line[: MAX_ERROR_LENGTH - 3] + "..."
-    print(f"kiwi-like: error: {line}", file=sys.stderr)
+    line = f"kiwi-like: error: {line}"
+    log.debug("%s", line)  # into --logfile and image-root.log too
+    print(color_error(line) if color else line, file=sys.stderr)
     return 1
+
+
+def _setenv(args: dict[str, Any]) -> dict[str, str]:
+    variables = {}
+    for assignment in args.get("--setenv") or []:
+        name, equals, value = assignment.partition("=")
+        if not equals or not name:
+            raise CommandLineError(f"--setenv: expected variable=value, not '{assignment}'")
+        variables[name] = value
+    return variables
+
+
+def _run(handler: Command, args: dict[str, Any]) -> int:
+    setup_logging(
+        debug=bool(args.get("--debug")),
+        logfile=args.get("--logfile"),
+        loglevel=parse_loglevel(args.get("--loglevel")),
+        logsocket=args.get("--logsocket"),
+        color=bool(args.get("--color-output")),
+    )
+    if args.get("--debug-run-scripts-in-screen"):
+        raise CommandLineError(
+            "--debug-run-scripts-in-screen is not supported: kiwi-like runs the "
+            "description's scripts without a terminal (their output is in the log)"
+        )
+    variables = _setenv(args)
+    for name, value in variables.items():
+        log.info("--> Set Env[%s]=%s", name, value)
+    with scripts.exported(variables):
+        return handler.run(args)
 
 
 def _parse(usage: str, argv: Sequence[str], options_first: bool = False) -> dict[str, Any] | int:
@@ -117,30 +160,36 @@ def _main(argv: Sequence[str] | None) -> int:
     service = next(s for s in ("image", "system", "result") if top[s])
     command = top["<command>"]
     handler = COMMANDS.get((service, command))
+    if (service, command) in REFUSED_COMMANDS:
+        reason = REFUSED_COMMANDS[(service, command)]
+        return _error(f"'{service} {command}' is not supported: {reason}")
     if handler is None:
         return _error(f"unknown command '{service} {command}', see 'kiwi-ng --help'")
+    if top["<args>"] == ["help"]:  # kiwi: `kiwi-ng system build help` shows the manual
+        top["<args>"] = ["--help"]
     parsed = _parse(handler.usage, [service, command, *top["<args>"]])
     if isinstance(parsed, int):
         if parsed < 0:
             return _error(f"invalid command line, see 'kiwi-ng {service} {command} --help'")
         return parsed
     args = options.merge(top, parsed)
+    color = bool(args.get("--color-output"))
     try:
-        setup_logging(debug=bool(args.get("--debug")), logfile=args.get("--logfile"))
-        return handler.run(args)
+        return _run(handler, args)
     except KiwiLikeError as error:
-        return _error(str(error))
+        return _error(str(error), color)
     except OSError as error:
-        return _error(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
+        return _error(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), color)
     except KeyboardInterrupt as interruption:
         terminated = isinstance(interruption, Terminated)
-        _error(f"interrupted by {'SIGTERM' if terminated else 'SIGINT'}")
+        _error(f"interrupted by {'SIGTERM' if terminated else 'SIGINT'}", color)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     except Exception as error:  # a bug: still one line, the traceback only on request
         log.debug("".join(traceback.format_exc()))
         if args.get("--debug"):
             traceback.print_exc()
-        return _error(f"internal error: {type(error).__name__}: {error} (rerun with --debug)")
+        message = f"internal error: {type(error).__name__}: {error} (rerun with --debug)"
+        return _error(message, color)
 
 
 def run() -> None:

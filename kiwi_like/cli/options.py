@@ -11,7 +11,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.overrides import BuildOptions
+from kiwi_like.description.support import check_supported
+from kiwi_like.log import log
+from kiwi_like.prepare.certificates import check_target_distribution
 from kiwi_like.runtime_config import RuntimeConfig, load_runtime_config
 
 REPO_SYNTAX = (
@@ -23,7 +27,9 @@ REPO_SYNTAX = (
 GLOBAL_USAGE = """\
            [--profile=<name>...] [--type=<build_type>] [--target-arch=<name>]
            [--config=<configfile>] [--kiwi-file=<kiwifile>]
-           [--logfile=<filename>] [--debug] [--color-output]
+           [--logfile=<filename>] [--logsocket=<socketfile>] [--loglevel=<number>]
+           [--debug] [--debug-run-scripts-in-screen] [--color-output]
+           [--setenv=<variable=value>...]
            [--shared-cache-dir=<directory>] [--temp-dir=<directory>]"""
 
 OVERRIDE_USAGE = f"""\
@@ -39,9 +45,19 @@ OVERRIDE_USAGE = f"""\
            [--set-container-tag=<name>] [--set-container-derived-from=<uri>]
            [--add-container-label=<label>...]"""
 
+# Options of `system build` and `system prepare` only.
+BUILD_USAGE = """\
+           [--signing-key=<key-file>...] [--ca-cert=<cert-file>...]
+           [--ca-target-distribution=<distribution>]"""
+
+BUILD_HELP = """\
+  --signing-key=<key-file>       trust this key for every repository of the build
+  --ca-cert=<cert-file>          import this CA certificate into the image after the bootstrap
+  --ca-target-distribution=<d>   where --ca-cert goes: suse, redhat, debian or archlinux"""
+
 OVERRIDE_HELP = """\
   --ignore-repos                 ignore all repositories of the description
-  --ignore-repos-used-for-build  ignore all repositories except imageinclude="true" ones
+  --ignore-repos-used-for-build  ignore all repositories except imageonly="true" ones
   --set-repo=<...>               replace the first repository (kiwi-ng comma syntax)
   --add-repo=<...>               add a repository (kiwi-ng comma syntax)
   --add-package=<name>           install this package too
@@ -59,9 +75,16 @@ GLOBAL_HELP = """\
   --target-arch=<name>           build for this architecture (default: the host's)
   --config=<configfile>          runtime configuration file (YAML)
   --kiwi-file=<kiwifile>         description file name inside the description directory
-  --logfile=<filename>           write the full log to this file
-  --debug                        print debug messages
-  --color-output                 accepted for kiwi-ng compatibility
+  --logfile=<filename>           write the full log to this file; stdout (or terminal):
+                                 the full log on standard output instead of the console log
+  --logsocket=<socketfile>       send the full log to this Unix domain socket
+  --loglevel=<number>            show log records of this level and above (10 debug,
+                                 20 info, 30 warning, 40 error)
+  --debug                        print debug messages (--loglevel 10)
+  --debug-run-scripts-in-screen  refused: scripts run without a terminal
+  --color-output                 colour warnings and errors
+  --setenv=<variable=value>      set an environment variable for the programs and scripts
+                                 of this run (repeatable)
   --shared-cache-dir=<directory> package cache shared between builds
   --temp-dir=<directory>         directory for temporary files"""
 
@@ -74,6 +97,9 @@ LIST_OPTIONS = (
     "--delete-package",
     "--set-type-attr",
     "--add-container-label",
+    "--setenv",
+    "--signing-key",
+    "--ca-cert",
 )
 
 
@@ -88,6 +114,12 @@ def runtime_config(args: Mapping[str, Any]) -> RuntimeConfig:
         cache_dir = Path(args["--shared-cache-dir"]).absolute()
         config = dataclasses.replace(config, shared_cache_dir=cache_dir)
     return config
+
+
+def check_buildable(build: ResolvedBuild) -> None:
+    """What system prepare, build and create refuse (one line) or warn about before any work."""
+    for warning in check_supported(build):
+        log.warning(warning)
 
 
 def temp_dir(args: Mapping[str, Any]) -> Path | None:
@@ -115,6 +147,8 @@ def _list(args: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def build_options(args: Mapping[str, Any]) -> BuildOptions:
+    if args.get("--ca-cert") or args.get("--ca-target-distribution"):
+        check_target_distribution(args.get("--ca-target-distribution"))
     return BuildOptions(
         profiles=_list(args, "--profile"),
         build_type=args.get("--type"),
@@ -133,4 +167,7 @@ def build_options(args: Mapping[str, Any]) -> BuildOptions:
         set_container_tag=args.get("--set-container-tag"),
         set_container_derived_from=args.get("--set-container-derived-from"),
         add_container_labels=_list(args, "--add-container-label"),
+        signing_keys=tuple(str(Path(key).absolute()) for key in _list(args, "--signing-key")),
+        ca_certs=tuple(str(Path(cert).absolute()) for cert in _list(args, "--ca-cert")),
+        ca_target_distribution=args.get("--ca-target-distribution"),
     )

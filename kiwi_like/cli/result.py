@@ -8,7 +8,7 @@ from typing import Any
 from kiwi_like.cli.command import Command
 from kiwi_like.cli.options import runtime_config
 from kiwi_like.result import read_results
-from kiwi_like.result.bundle import bundle
+from kiwi_like.result.bundle import BundleOptions, bundle
 
 RESULT_OPTIONS = "[--config=<configfile>] [--debug] [--color-output] [--logfile=<filename>]"
 
@@ -22,16 +22,20 @@ options:
 
 BUNDLE_USAGE = f"""usage: kiwi-ng result bundle -h | --help
        kiwi-ng result bundle --target-dir=<directory> --id=<bundle_id> --bundle-dir=<directory>
-           [--zsync-source=<download_location>] [--package-as-rpm] [--compress]
+           [--bundle-format=<format>] [--zsync-source=<download_location>]
+           [--package-as-rpm] [--no-compress]
            {RESULT_OPTIONS}
 
 options:
   --target-dir=<directory>       the target directory of a build
   --id=<bundle_id>               put this id into the file names (e.g. Build1.1)
   --bundle-dir=<directory>       where the bundled files go
-  --compress                     xz-compress the images (also: bundle.compress in the config)
-  --zsync-source=<location>      accepted for kiwi-ng compatibility; ignored
-  --package-as-rpm               accepted for kiwi-ng compatibility; ignored
+  --bundle-format=<format>       name the files by this pattern (%N %P %A %T %M %m %p %v %I)
+                                 instead of the type's bundle_format
+  --zsync-source=<location>      write a zsync control file for each image, downloaded from
+                                 this location (needs zsyncmake)
+  --package-as-rpm               pack the bundle into a noarch rpm (needs rpmbuild)
+  --no-compress                  do not xz-compress the images
 """
 
 
@@ -46,12 +50,16 @@ def run_list(args: dict[str, Any]) -> int:
 
 def run_bundle(args: dict[str, Any]) -> int:
     config = runtime_config(args)
-    bundle(
-        Path(args["--target-dir"]),
-        Path(args["--bundle-dir"]),
-        args["--id"],
-        compress=bool(args.get("--compress")) or config.bundle_compress,
+    options = BundleOptions(
+        bundle_id=args["--id"],
+        compress=not args.get("--no-compress"),
+        bundle_format=args.get("--bundle-format"),
+        zsync_source=args.get("--zsync-source"),
+        package_as_rpm=bool(args.get("--package-as-rpm")),
+        xz_options=config.xz_options,
+        checksum_algorithm=config.bundle_checksum_algorithm or config.checksum_algorithm,
     )
+    bundle(Path(args["--target-dir"]), Path(args["--bundle-dir"]), options)
     return 0
 
 

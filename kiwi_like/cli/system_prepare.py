@@ -12,7 +12,7 @@ from kiwi_like.create.boot.initrdcache import InitrdCache
 from kiwi_like.description import load_build
 from kiwi_like.installer import package_manager_for
 from kiwi_like.log import log
-from kiwi_like.prepare import PrepareOptions, clear_cache, load_state, prepare_root
+from kiwi_like.prepare import PrepareOptions, clear_cache, isorepo, load_state, prepare_root
 from kiwi_like.runtime_config import RuntimeConfig
 from kiwi_like.scratch import scratch_directory
 
@@ -20,6 +20,7 @@ PREPARE_USAGE = f"""usage: kiwi-ng system prepare -h | --help
        kiwi-ng system prepare --description=<directory> --root=<directory>
            [--allow-existing-root] [--clear-cache]
 {cli.OVERRIDE_USAGE}
+{cli.BUILD_USAGE}
 {cli.GLOBAL_USAGE}
 
 options:
@@ -28,6 +29,7 @@ options:
   --allow-existing-root          reuse an existing root directory
   --clear-cache                  empty the shared package cache first
 {cli.OVERRIDE_HELP}
+{cli.BUILD_HELP}
 {cli.GLOBAL_HELP}
 """
 
@@ -63,6 +65,7 @@ def run_prepare(args: dict[str, Any]) -> int:
     config = cli.runtime_config(args)
     options = cli.build_options(args)
     build = load_build(args["--description"], options, config, args.get("--kiwi-file"))
+    cli.check_buildable(build)
     clear_caches(args, config)
     prepare_root(build, prepare_options(args, Path(args["--root"])), config, options)
     return 0
@@ -72,9 +75,11 @@ def run_update(args: dict[str, Any]) -> int:
     root = Path(args["--root"]).resolve()
     config = cli.runtime_config(args)
     description, options = load_state(root)
-    build = load_build(description, options, config)
+    build = load_build(description.parent, options, config, description.name)
     with scratch_directory(cli.temp_dir(args)) as scratch:
-        manager = package_manager_for(build, root, scratch, config)
+        manager = package_manager_for(
+            isorepo.unpack_iso_repositories(build, scratch), root, scratch, config
+        )
         with build_time_files(root):
             # kiwi-ng's semantics: add, or delete (with dependency cleanup), or update all.
             if args.get("--add-package"):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from kiwi_like import lazy, timing
+from kiwi_like import buildservice, lazy, timing
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.imagetypes import image_type_kind
 from kiwi_like.installer import package_manager_for
@@ -23,6 +23,16 @@ from kiwi_like.runtime_config import RuntimeConfig
 from kiwi_like.scratch import scratch_directory
 
 Builder = Callable[[ResolvedBuild, Path, Results, Path, RuntimeConfig], None]
+# <description> fields kiwi's result keeps (its `result bundle --package-as-rpm` reads them)
+DESCRIPTION_META = ("author", "contact", "specification")
+
+
+def package_changes(config: RuntimeConfig) -> bool:
+    """kiwi's `bundle.has_package_changes`: on by default, off in a build-service worker
+    (which reports the changes itself)."""
+    if config.bundle_has_package_changes is not None:
+        return config.bundle_has_package_changes
+    return buildservice.worker() is None
 
 
 def builder_for(build: ResolvedBuild) -> Builder:
@@ -43,7 +53,7 @@ def create_image(
     target_dir = target_dir.resolve()
     recorder = timing.Recorder()
     with (
-        collecting_results(target_dir) as results,
+        collecting_results(target_dir, config.bundle_compress) as results,
         scratch_directory(temp_dir) as scratch,
         timing.recording(recorder),
     ):
@@ -54,7 +64,10 @@ def create_image(
             "image": build.build_type.image,
             "profiles": list(build.profiles),
             "description": str(build.description.file),
+            **{key: build.description.meta.get(key) for key in DESCRIPTION_META},
         }
+        results.bundle_format = build.bundle_format
+        results.max_image_size = config.max_image_size
         log.info("Create: %s image from %s", build.build_type.image, root)
         # kiwi's images.sh: the last changes to the root before any image type is made
         with timing.step("images.sh", "config"), scripts.script_environment(root, build):
@@ -65,6 +78,11 @@ def create_image(
         with timing.step("package metadata", "results"):
             write_package_metadata(manager, results.staging, basename)
         results.publish("image_packages", f"{basename}.packages", shasum=False)
+        if package_changes(config):
+            with timing.step("package changes", "results"):
+                changes = manager.changes()
+                results.stage(f"{basename}.changes").write_text(changes, encoding="utf-8")
+            results.publish("image_changes", f"{basename}.changes", compress=True, shasum=False)
         results.publish("image_verified", f"{basename}.verified", shasum=False)
         results.metrics = {
             "prepare": load_prepare_metrics(root),

@@ -13,7 +13,7 @@ from kiwi_like.errors import CommandLineError
 # (kiwi_like/description/packagemanagers); its adapter refuses the others.
 REPOSITORY_TYPES = (
     "rpm-md", "rpm-dir", "yast2", "apt-deb", "apt-rpm", "deb-dir",
-    "mirrors", "red-carpet", "slack-site", "up2date-mirrors", "urpmi",
+    "mirrors", "red-carpet", "slack-site", "up2date-mirrors", "urpmi", "apk",
 )  # fmt: skip
 SOURCE_TYPES = ("baseurl", "metalink", "mirrorlist")
 REPO_FIELDS = (
@@ -52,6 +52,11 @@ class BuildOptions:
     set_container_tag: str | None = None
     set_container_derived_from: str | None = None
     add_container_labels: tuple[str, ...] = ()
+    # --signing-key: key files trusted for every repository of the build
+    signing_keys: tuple[str, ...] = ()
+    # --ca-cert, --ca-target-distribution: CA certificates imported after the bootstrap
+    ca_certs: tuple[str, ...] = ()
+    ca_target_distribution: str | None = None
 
 
 def _flag(option: str, name: str, value: str) -> bool | None:

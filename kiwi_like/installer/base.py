@@ -133,6 +133,10 @@ class PackageManager(ABC):
         """Differences between installed files and the package database (rpm -V format)."""
 
     @abstractmethod
+    def changes(self) -> str:
+        """The changelogs of the installed packages, as kiwi's .changes file holds them."""
+
+    @abstractmethod
     def finalize_repositories(self) -> None:
         """Leave only the imageinclude="true" repositories configured in the image."""
 

@@ -197,6 +197,10 @@ class RpmPackageManager(PackageManager):
         # rpm -V exits non-zero when anything differs: that is the content, not an error.
         return self.rpm.query("-Va", check=False)
 
+    def changes(self) -> str:
+        """kiwi's rpm changelog export: `name|` and then the package's changelog."""
+        return self.rpm.query("-qa", "--qf", "%{NAME}|\\n", "--changelog")
+
     def delete(self, packages: Sequence[str]) -> None:
         if not packages:
             return

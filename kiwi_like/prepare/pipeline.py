@@ -18,7 +18,7 @@ from kiwi_like.description.uri import redact
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer import PackageManager, package_manager_for
 from kiwi_like.log import log
-from kiwi_like.prepare import overlay, scripts, settings, users
+from kiwi_like.prepare import certificates, isorepo, overlay, scripts, settings, users
 from kiwi_like.prepare.base_image import import_base
 from kiwi_like.prepare.rootcache import RootCache, RootCacheInfo, cache_key
 from kiwi_like.runtime_config import RuntimeConfig
@@ -100,14 +100,19 @@ def prepare_root(
     step = _Steps()
     root_cache = RootCache(cache_dir, config.root_cache_size)
     with scratch_directory(options.temp_dir) as scratch:
-        manager = package_manager_for(build, root, scratch, config)
+        # iso:// repositories are unpacked into scratch first (xorriso, no mount)
+        manager = package_manager_for(
+            isorepo.unpack_iso_repositories(build, scratch), root, scratch, config
+        )
         image_packages, collections = _image_packages(build, manager)
         type_settings = build.settings if build.build_type.image in imagetypes.IMAGE_TYPES else None
         derived_from = (
             type_settings.derived_from if isinstance(type_settings, ContainerSettings) else None
         )
         key = None
-        if root_cache.enabled and not bootstrapped and not derived_from:
+        # --ca-cert files are not part of the cache key: such roots are not cached
+        cacheable = not (bootstrapped or derived_from or build_options.ca_certs)
+        if root_cache.enabled and cacheable:
             key = cache_key(
                 build, manager, image_packages, collections, config.apt_bootstrap_variant
             )
@@ -135,6 +140,13 @@ def prepare_root(
                     "post_bootstrap.sh",
                     lambda: scripts.run_script(root, build, "post_bootstrap.sh"),
                 )
+                if build_options.ca_certs:  # after the bootstrap, before the packages (kiwi)
+                    step(
+                        "CA certificates",
+                        lambda: certificates.import_certificates(
+                            root, build_options.ca_certs, build_options.ca_target_distribution
+                        ),
+                    )
                 step("image packages", lambda: manager.install(image_packages, collections))
             if key:
                 stored: list[bool] = []

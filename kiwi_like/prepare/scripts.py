@@ -7,9 +7,10 @@ exported to the script's environment as well.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +24,29 @@ from kiwi_like.rootfs import inside
 
 SCRIPT_DIR = "image"
 FUNCTIONS = Path(__file__).with_name("functions.sh")
+# --setenv: kiwi exports the variables into its own environment, which its scripts inherit.
+# kiwi-like runs scripts with a clean environment, so they are handed over explicitly.
+_EXPORTED: dict[str, str] = {}
+
+
+@contextmanager
+def exported(variables: Mapping[str, str]) -> Iterator[None]:
+    """For one command: `variables` in this process's environment (every program it runs)
+    and in the environment of the description's scripts."""
+    saved = {name: os.environ.get(name) for name in variables}
+    previous = dict(_EXPORTED)
+    os.environ.update(variables)
+    _EXPORTED.update(variables)
+    try:
+        yield
+    finally:
+        _EXPORTED.clear()
+        _EXPORTED.update(previous)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager
@@ -55,7 +79,7 @@ def run_script(root: Path, build: ResolvedBuild, name: str) -> bool:
     )
     inner = f"cd / && {shell} /{SCRIPT_DIR}/scripts/{name}"
     try:
-        run_in_root(root, [shell, "-c", inner], env=profile_variables(build))
+        run_in_root(root, [shell, "-c", inner], env={**_EXPORTED, **profile_variables(build)})
     except runner.CommandError as error:
         last = " | ".join(line.strip() for line in error.tail[-5:] if line.strip())
         raise KiwiLikeError(

@@ -1,9 +1,18 @@
-"""Stage 4: the result files of a build and kiwi's machine-readable result file.
+"""Stage 4: the result files of a build and the files that list them.
 
 A result appears in the target directory only when it is complete: builders
 write into a staging directory inside the target and `Results.publish` renames
-the file into place. `kiwi.result.json` is written last, so a pipeline that
-sees it knows every file it names is whole.
+the file into place. The lists are written last, so a pipeline that sees them
+knows every file they name is whole:
+
+- `kiwi.result.json`: kiwi's portable result list, in kiwi's structure (one entry
+  per result key: `filename` (absolute), `use_for_bundle`, `compress`, `shasum`);
+- `kiwi.result`: kiwi's pickled `Result`, what KIWI NG's own `result list` and
+  `result bundle` read (`kiwi_like.result.kiwipickle`);
+- `kiwi-like.result.json` (`RESULT_FILE`): kiwi-like's record: the build (name,
+  version, arch, type, profiles, description), every published file with its kind
+  (also the `.sha256` files kiwi-like writes beside each image), the bundle format
+  and the step timings. kiwi-like's `result list` and `result bundle` read this one.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,20 +31,51 @@ from kiwi_like import leftovers
 from kiwi_like.digest import file_digest as file_digest  # re-exported
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
+from kiwi_like.result import kiwipickle
 
-RESULT_FILE = "kiwi.result.json"
+RESULT_FILE = "kiwi-like.result.json"
+KIWI_RESULT_JSON = "kiwi.result.json"
+KIWI_RESULT = "kiwi.result"
 STAGING_PREFIX = ".kiwi-like-staging-"
+# Files kiwi-like publishes that kiwi does not: not in kiwi's result list.
+OWN_KINDS = ("image_checksum",)
+# kiwi's bundle compression: these kinds follow the runtime config's `bundle.compress`,
+# with kiwi's default where the config says nothing (kiwi/builder/*.py, storage/subformat).
+BUNDLE_COMPRESS_DEFAULTS = {
+    "disk_image": True,
+    "disk_format_image": True,
+    "filesystem_image": True,
+    "kis_archive": False,
+    "kis_rootfs": False,
+}
 
 
 @dataclass(frozen=True)
 class ResultFile:
-    """One published file; `kind` uses kiwi's result names (disk_image, image_packages...)."""
+    """One published file; `kind` is kiwi's result key (disk_image, image_packages...)."""
 
     kind: str
     filename: str
     use_for_bundle: bool = True
     compress: bool = False
     shasum: bool = True
+
+
+def bundle_name_tags(build: Mapping[str, Any]) -> dict[str, str]:
+    """kiwi's bundle_format tags: %N name, %P profiles, %A arch, %T type, %M.%m.%p, %v."""
+    version = str(build.get("version") or "")
+    parts = [*version.split(".", 2), "", ""][:3] if "." in version else [version, "", ""]
+    return {
+        "N": str(build.get("name") or ""),
+        "P": "_".join(build.get("profiles") or []),
+        "A": str(build.get("arch") or ""),
+        "I": "",
+        "T": str(build.get("image") or ""),
+        "M": parts[0],
+        "m": parts[1],
+        "p": parts[2],
+        "v": version,
+    }
 
 
 @dataclass
@@ -45,6 +85,9 @@ class Results:
     files: list[ResultFile] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)  # step timings, caches, memory
+    bundle_compress: bool | None = None  # the runtime config's bundle.compress
+    bundle_format: str | None = None  # the type's bundle_format pattern
+    max_image_size: int | None = None  # kiwi's build_constraints.max_size, in bytes
 
     def stage(self, name: str) -> Path:
         """Where a builder writes a file that will be published as `name`."""
@@ -58,6 +101,9 @@ class Results:
         staged = self.stage(name)
         if not staged.exists():
             raise KiwiLikeError(f"internal: result {name} was never written")
+        if kind in BUNDLE_COMPRESS_DEFAULTS:
+            default = BUNDLE_COMPRESS_DEFAULTS[kind]
+            flags["compress"] = default if self.bundle_compress is None else self.bundle_compress
         final = self.target_dir / name
         if final.is_dir() and not final.is_symlink():
             shutil.rmtree(final)
@@ -75,42 +121,88 @@ class Results:
 
     def publish_image(self, kind: str, name: str, algorithm: str, **flags: bool) -> Path:
         """Publish an image file and then its checksum file beside it."""
+        size = (self.staging / name).stat().st_size
+        if self.max_image_size is not None and size > self.max_image_size:
+            raise KiwiLikeError(  # kiwi's verify_image_size, before anything is published
+                f"build constraint failed: {name} has {size} bytes, more than "
+                f"build_constraints.max_size ({self.max_image_size})"
+            )
         final = self.publish(kind, name, **flags)
         self.publish_checksum(name, algorithm)
         return final
 
+    def kiwi_files(self) -> dict[str, Any]:
+        """kiwi's `result_files`: key -> flags with the absolute file name."""
+        entries: dict[str, Any] = {}
+        for result in self.files:
+            if result.kind in OWN_KINDS:
+                continue
+            if result.kind in entries:
+                raise KiwiLikeError(f"internal: two results of kind {result.kind}")
+            entries[result.kind] = {
+                "filename": str(self.target_dir / result.filename),
+                "use_for_bundle": result.use_for_bundle,
+                "compress": result.compress,
+                "shasum": result.shasum,
+            }
+        return entries
+
     def write_result_file(self) -> Path:
-        data = {
-            "build": self.build,
+        """kiwi-like's record, then kiwi's pickled and JSON result lists; returns the record."""
+        build = dict(self.build)
+        if self.bundle_format:
+            build["bundle_format"] = self.bundle_format
+        data: dict[str, Any] = {
+            "build": build,
             "results": {f.kind + ":" + f.filename: asdict(f) for f in self.files},
         }
         if self.metrics:
             data["metrics"] = self.metrics
-        staged = self.stage(RESULT_FILE)
-        staged.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        final = self.target_dir / RESULT_FILE
-        os.replace(staged, final)
-        return final
+        kiwi_files: dict[str, Any] = self.kiwi_files()
+        pickled: dict[str, Any] = {
+            key: kiwipickle.result_file(**entry) for key, entry in kiwi_files.items()
+        }
+        if self.bundle_format:
+            tags = bundle_name_tags(build)
+            kiwi_files["bundle_format"] = {"pattern": self.bundle_format, "tags": tags}
+            pickled["bundle_format"] = {
+                "pattern": self.bundle_format,
+                "tags": kiwipickle.name_tags(tags),
+            }
+        self._write(RESULT_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        self._write(KIWI_RESULT, kiwipickle.result(pickled, build))
+        self._write(KIWI_RESULT_JSON, json.dumps(kiwi_files, indent=4, sort_keys=True) + "\n")
+        return self.target_dir / RESULT_FILE
+
+    def _write(self, name: str, content: str | bytes) -> None:
+        staged = self.stage(name)
+        if isinstance(content, bytes):
+            staged.write_bytes(content)
+        else:
+            staged.write_text(content)
+        os.replace(staged, self.target_dir / name)
 
 
 @contextmanager
-def collecting_results(target_dir: Path) -> Iterator[Results]:
+def collecting_results(target_dir: Path, bundle_compress: bool | None = None) -> Iterator[Results]:
     """Staging area for one build; whatever was not published is removed, also on errors."""
     target_dir.mkdir(parents=True, exist_ok=True)
-    (target_dir / RESULT_FILE).unlink(missing_ok=True)  # an old one would name stale files
+    for name in (KIWI_RESULT_JSON, KIWI_RESULT, RESULT_FILE):
+        (target_dir / name).unlink(missing_ok=True)  # an old one would name stale files
     leftovers.sweep(target_dir, STAGING_PREFIX)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
     leftovers.claim(staging)
     try:
-        yield Results(target_dir=target_dir, staging=staging)
+        yield Results(target_dir=target_dir, staging=staging, bundle_compress=bundle_compress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def read_results(target_dir: Path) -> tuple[dict[str, Any], list[ResultFile]]:
+    """The build record and the published files of a finished kiwi-like build."""
     path = target_dir / RESULT_FILE
     if not path.is_file():
-        raise KiwiLikeError(f"no {RESULT_FILE} in {target_dir}: not a finished build")
+        raise KiwiLikeError(f"no {RESULT_FILE} in {target_dir}: not a finished kiwi-like build")
     try:
         data = json.loads(path.read_text())
         files = [ResultFile(**entry) for entry in data["results"].values()]

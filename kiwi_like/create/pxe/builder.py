@@ -134,4 +134,4 @@ def create(
 ) -> None:
     name = f"{build.result_basename}.tar.xz"
     build_kis(build, root, results.stage(name), scratch)
-    results.publish_image("kis_image", name, config.checksum_algorithm)
+    results.publish_image("kis_archive", name, config.checksum_algorithm)
