@@ -10,9 +10,13 @@ PROFILE ?= oem
 HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl passwd util-linux \
 	qemu-system-x86 qemu-utils ovmf xfsprogs btrfs-progs dosfstools mtools fdisk e2fsprogs \
 	xorriso squashfs-tools zstd xz-utils skopeo umoci podman \
-	rpm zypper dnf createrepo-c
+	rpm zypper dnf createrepo-c \
+	debhelper dh-python python3-all python3-setuptools python3-wheel pybuild-plugin-pyproject \
+	python3-docopt python3-lxml python3-requests python3-xmlschema python3-yaml \
+	python3-pytest python3-hypothesis \
+	lintian man-db bash-completion obs-build
 
-.PHONY: setup host-tools venv image test test-fast lint bench clean
+.PHONY: setup host-tools venv image test test-fast lint bench clean deb
 
 setup: host-tools venv
 
@@ -55,6 +59,23 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check kiwi_like tests
 	$(BIN)/mypy
+
+# The Debian package: build/deb/kiwi-like_<version>_all.deb (see doc/obs.md). Built with
+# dpkg-buildpackage from a copy of the tree's files (tracked or not, not ignored), so
+# the build leaves nothing in the tree; lintian must report no errors.
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' kiwi_like/__init__.py)
+DEB_DIR := build/deb
+deb: host-tools
+	rm -rf $(DEB_DIR)/src && mkdir -p $(DEB_DIR)/src/kiwi-like-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+		tar -c --null --no-recursion --ignore-failed-read -T - -f - 2>/dev/null | \
+		tar -x -C $(DEB_DIR)/src/kiwi-like-$(VERSION)
+	# the system python3 builds it, whatever python a PATH (pyenv, a venv) puts first
+	cd $(DEB_DIR)/src/kiwi-like-$(VERSION) && \
+		env PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg-buildpackage -b -us -uc --no-sign
+	mv $(DEB_DIR)/src/kiwi-like_$(VERSION)_all.deb $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src
+	lintian --fail-on error $(DEB_DIR)/kiwi-like_$(VERSION)_all.deb
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Running programs inside the image root.
 
-Every chroot command runs in a private mount namespace (`unshare --mount`):
+Every chroot command runs in a private mount namespace (`run.private_mounts`):
 /proc, /sys, /dev and any bind mounts exist only for that one command and
 vanish with it, whatever happens to the build (error, Ctrl-C, SIGKILL). The
 host never sees a mount, so nothing can be left behind. It also gets its own
@@ -57,8 +57,7 @@ class Bind:
 def chroot_argv(
     root: Path, command: Sequence[str], binds: Sequence[Bind] = (), private_tmp: bool = False
 ) -> list[str]:
-    argv = ["unshare", "--mount", "--propagation", "private", *runner.OWN_PID_NAMESPACE]
-    argv += ["--", "sh", "-c"]
+    argv = [*runner.private_mounts(*runner.OWN_PID_NAMESPACE), "sh", "-c"]
     argv += [_MOUNT_AND_CHROOT, "kiwi-like-chroot", str(root), "yes" if private_tmp else "no"]
     for bind in binds:
         argv += [str(bind.source), bind.target]

@@ -9,10 +9,12 @@ interruption travels on, so no package manager keeps running behind our back.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import shlex
 import signal
 import subprocess
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -99,6 +101,66 @@ def _short(args: Sequence[str], limit: int = 160) -> str:
 def contained(args: Sequence[str | Path]) -> list[str | Path]:
     """`args` in a PID namespace of its own (see OWN_PID_NAMESPACE)."""
     return ["unshare", *OWN_PID_NAMESPACE, "--", *args]
+
+
+# Runs (with `python3 -I -S -c`) as the first program of a new mount namespace made
+# with `--propagation unchanged`, when the build runs in a chroot whose `/` is not a
+# mount point (Open Build Service workers with `--vm-type chroot`): there `unshare
+# --propagation private` fails ("cannot change root filesystem propagation"), and a
+# mount made inside the chroot would still propagate to the host, because the mount
+# that holds the chroot is shared. Only the namespace's own root can be made private:
+# the script leaves the chroot (in this new namespace only), makes every mount of the
+# namespace private, enters the same directory again as root and runs the command.
+# Binding `/` onto itself does not help: that mount propagates to the host, and the
+# chroot's root stays below it.
+_PRIVATE_BELOW_CHROOT = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def private(path):
+    return libc.mount(None, path.encode(), None, 0x4000 | 0x40000, None) == 0  # MS_REC|MS_PRIVATE
+if not private("/"):
+    here = os.getcwd()
+    old_root = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    below = next(e.path for e in os.scandir("/") if e.is_dir(follow_symlinks=False))
+    os.chroot(below)
+    os.fchdir(old_root)
+    def place(path):
+        info = os.stat(path)
+        return info.st_dev, info.st_ino
+    while place(".") != place(".."):
+        os.chdir("..")
+    os.chroot(".")
+    os.fchdir(old_root)
+    path = os.getcwd()
+    if not private("/"):
+        error = os.strerror(ctypes.get_errno())
+        sys.exit(f"cannot make the mounts of a new mount namespace private: {error}")
+    os.chroot(path)
+    os.chdir(here)
+    os.close(old_root)
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
+@functools.cache
+def root_is_mount_point() -> bool:
+    """Whether `/` is a mount point here (not in a plain chroot of a directory)."""
+    try:
+        mountinfo = Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return False
+    return any(line.split()[4:5] == ["/"] for line in mountinfo.splitlines())
+
+
+def private_mounts(*options: str) -> list[str]:
+    """The start of a command line that runs a program in a new mount namespace whose
+    mounts nobody else sees, and which vanish with it; `options` are more `unshare`
+    options (OWN_PID_NAMESPACE). Works also in a chroot whose `/` is not a mount point.
+    """
+    if root_is_mount_point():
+        return ["unshare", "--mount", "--propagation", "private", *options, "--"]
+    python = [sys.executable, "-I", "-S", "-c", _PRIVATE_BELOW_CHROOT]
+    return ["unshare", "--mount", "--propagation", "unchanged", *options, "--", *python]
 
 
 def _die_with_parent() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kiwi_like import timing
 from kiwi_like.create import formats
+from kiwi_like.create.boot.initrdcache import cache_directory
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.imagetypes import settings_of
 from kiwi_like.description.imagetypes.oem import DiskSettings
@@ -22,7 +23,7 @@ def create(
     settings = settings_of(build, DiskSettings)
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
-    initrd_cache = config.shared_cache_dir if config.initrd_cache else None
+    initrd_cache = cache_directory(config)
     disk = build_disk(build, root, raw, scratch, config.initrd_modules, initrd_cache)
     if settings.install_iso:
         install_name = f"{build.result_basename}.install.iso"

@@ -7,6 +7,7 @@ or containers) are served from the host with apt's `Dir=` options instead:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import shutil
@@ -31,6 +32,27 @@ from kiwi_like.installer.base import InstalledPackage, PackageManager
 from kiwi_like.log import log
 
 MERGED_USR_HOOKS = Path("/usr/share/mmdebstrap/hooks/merged-usr")
+# mmdebstrap's merged-usr hooks: the setup hook merges /usr and installs a dummy
+# usr-is-merged, the essential hook replaces it with the real one from the repositories.
+# A build-service repository holds only the packages the image needs, and there apt
+# may have chosen usrmerge (the first alternative of init-system-helpers) instead: then
+# usrmerge replaces the dummy (on a merged /usr it has nothing to do).
+MERGED_USR_MARKER = "usr-is-merged"
+_MERGED_USR_ESSENTIAL = f"""
+set -e
+export APT_CONFIG="$MMDEBSTRAP_APT_CONFIG"
+if [ -n "$(apt-cache madison usr-is-merged 2>/dev/null)" ]; then
+    exec {MERGED_USR_HOOKS}/essential00.sh "$1"
+elif [ -n "$(apt-cache madison usrmerge 2>/dev/null)" ]; then
+    echo "I: usr-is-merged is not in the repositories: usrmerge keeps /usr merged"
+    apt-get --yes install -oDPkg::Chroot-Directory="$1" usrmerge
+    dpkg --root="$1" --log="$1/var/log/dpkg.log" --purge usr-is-merged
+else
+    echo "E: the repositories have neither usr-is-merged nor usrmerge"
+    exit 1
+fi
+"""
+
 APT_OPTIONS = (
     "-q",
     "-y",
@@ -48,6 +70,8 @@ APT_OPTIONS = (
     "-o", "Dpkg::Options::=--force-unsafe-io",
     "-o", "Acquire::Languages=none",
 )  # fmt: skip
+# mmdebstrap variants whose root has apt (the image packages are installed with it).
+WITH_APT = ("apt", "minbase", "required", "important", "standard")
 # The same for mmdebstrap's own dpkg runs, for the bootstrap only (not left in the image).
 UNSAFE_IO_CFG = "etc/dpkg/dpkg.cfg.d/kiwi-like-unsafe-io"
 _STATUS = re.compile(r"^(pm|dl)status:([^:]*):([\d.]+):(.*)$")
@@ -153,6 +177,17 @@ class AptPackageManager(PackageManager):
         missing = [a or b for a, b in _NOT_FOUND.findall(text)]
         if missing:
             return KiwiLikeError(f"package not found in the repositories: {', '.join(missing)}")
+        if "essential00.sh" in text:
+            reasons = [
+                line
+                for line in error.tail
+                if line.startswith("E: ") and "failed" not in line.split(":", 2)[1]
+            ]
+            return KiwiLikeError(
+                f"package {MERGED_USR_MARKER} (it marks the merged /usr that mmdebstrap's "
+                "merged-usr hook makes) could not be installed"
+                + (f": {reasons[0][3:]}" if reasons else "")
+            )
         denied = re.search(r"Failed to fetch (\S+)\s+(40[137])\s+(\w+)", text)
         if denied:
             return KiwiLikeError(
@@ -225,7 +260,7 @@ class AptPackageManager(PackageManager):
         suite = next((r.suite for r in self.repos if r.suite != "./"), "")
         archives = str(self.archives)
         command = [
-            "unshare", "--mount", "--propagation", "private", "--",
+            *runner.private_mounts(),
             "mmdebstrap",
             f"--mode={'chrootless' if self.variant == 'custom' else 'root'}",
             f"--variant={self.variant}",
@@ -242,13 +277,17 @@ class AptPackageManager(PackageManager):
             f'--customize-hook=rm -f "$1"/{UNSAFE_IO_CFG}',
             f"--architectures={_deb_arch(self.build.arch)}",
         ]  # fmt: skip
+        if self.variant in WITH_APT and "apt" not in packages:
+            # mmdebstrap finds apt by its priority (required), which repositories made
+            # with dpkg-scanpackages (build-service workers) do not carry
+            packages = [*packages, "apt"]
         if packages:
             command.append(f"--include={','.join(packages)}")
         if self.variant != "custom" and MERGED_USR_HOOKS.is_dir():
             # The hooks' own temp files go into the target, not the host's /tmp.
             command += [
                 f'--setup-hook=TMPDIR="$1/tmp" {MERGED_USR_HOOKS}/setup00.sh "$1"',
-                f'--essential-hook={MERGED_USR_HOOKS}/essential00.sh "$1"',
+                f"--essential-hook={_MERGED_USR_ESSENTIAL}",
             ]
         command += [suite, str(self.root), *(one_line(repo) for repo in self.repos)]
         log.info("Bootstrapping %s (%s) with mmdebstrap", suite or "custom", self.variant)
@@ -321,6 +360,19 @@ class AptPackageManager(PackageManager):
         return runner.stdout_of(
             ["dpkg", f"--root={self.root}", "--verify", "--verify-format", "rpm"], check=False
         )
+
+    def changes(self) -> str:
+        """kiwi's deb changelog export: `name|` and each package's changelog.Debian.gz."""
+        docs = self.root / "usr/share/doc"
+        parts = []
+        for package in sorted(p.name for p in docs.iterdir()) if docs.is_dir() else ():
+            changelog = docs / package / "changelog.Debian.gz"
+            # Not through symlinks: an absolute one would name a file of the host.
+            linked = (docs / package).is_symlink() or changelog.is_symlink()
+            if not linked and changelog.is_file():
+                with gzip.open(changelog, "rt", encoding="utf-8", errors="replace") as text:
+                    parts.append(f"{package}|\n{text.read()}\n")
+        return "".join(parts)
 
     def clean(self) -> None:
         for pattern in (

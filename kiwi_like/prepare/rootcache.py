@@ -12,7 +12,8 @@ users, settings, config.sh, ...).
 
 Entries are written under a temporary name and renamed into place; a lock
 file serialises storing, evicting and clearing against restoring. The total
-size is kept under `cache.root_cache_size`, oldest-used entries go first.
+size is kept under `cache.root_cache_size`, oldest-used entries go first. In a
+build-service worker the cache is off unless the runtime config sets that size.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kiwi_like import __version__, leftovers
+from kiwi_like import __version__, buildservice, leftovers
 from kiwi_like import run as runner
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.installer import PackageManager
 from kiwi_like.log import log
+from kiwi_like.runtime_config import DEFAULT_ROOT_CACHE_SIZE
 
 CACHE_FORMAT = 2  # bump when what a cached root holds changes
 ROOTS = "roots"
@@ -150,10 +152,23 @@ def linked_state(root: Path, linked: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def effective_size_limit(configured: int | None) -> int:
+    """The root cache's size limit: `cache.root_cache_size` of the runtime config, if it
+    sets one; else 4 GiB, but 0 (off) in a build-service worker, whose build root is
+    thrown away after one build: a stored root would only cost the time and space."""
+    if configured is not None:
+        return configured
+    if buildservice.worker() is not None:
+        log.info("Root cache: off in a build-service worker (cache.root_cache_size turns it on)")
+        return 0
+    return DEFAULT_ROOT_CACHE_SIZE
+
+
 class RootCache:
-    def __init__(self, cache_dir: Path, size_limit: int) -> None:
+    def __init__(self, cache_dir: Path, size_limit: int | None) -> None:
+        """`size_limit`: the runtime config's root_cache_size, None if it sets none."""
         self.directory = cache_dir / ROOTS
-        self.size_limit = size_limit
+        self.size_limit = effective_size_limit(size_limit)
 
     @property
     def enabled(self) -> bool:

@@ -115,7 +115,7 @@ def make_root_filesystem(
         mountpoint.mkdir()
         try:
             runner.run(
-                ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _FILL_XFS,
+                [*runner.private_mounts(), "sh", "-c", _FILL_XFS,
                  "kiwi-like-fill-xfs", output, mountpoint, tree]
             )  # fmt: skip
         finally:

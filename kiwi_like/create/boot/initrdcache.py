@@ -8,7 +8,8 @@ every link by its target. Left out: /etc/fstab (it only carries the disk's
 fresh UUIDs, which the initrd does not contain), the locale archive (locale-gen
 rewrites it in every build) and documentation. A root restored from the root
 cache keeps its files' times, so a rebuild of an unchanged image finds its
-initrd; any change a script makes to such files makes a new one.
+initrd; any change a script makes to such files makes a new one. In a build-service
+worker the cache is off unless the runtime config turns it on (`cache_directory`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import stat
 import tempfile
 from pathlib import Path
 
+from kiwi_like import buildservice
 from kiwi_like.log import log
+from kiwi_like.runtime_config import RuntimeConfig
 
 INITRDS = "initrd"
 KEEP = 8  # initrds kept, the most recently used
@@ -69,6 +72,21 @@ def _walk(root: Path) -> list[tuple[str, os.stat_result]]:
                     pending.append(relative)
     found.sort(key=lambda item: item[0])
     return found
+
+
+def cache_directory(config: RuntimeConfig) -> Path | None:
+    """The shared cache directory if initrds are cached there, else None.
+
+    `cache.initrd_cache` of the runtime config decides where it is set; without it the
+    cache is on, but off in a build-service worker, whose build root (and the cache in
+    it) is thrown away after one build.
+    """
+    configured: bool | None = config.initrd_cache
+    if configured is None:
+        configured = buildservice.worker() is None
+        if not configured:
+            log.info("Initrd cache: off in a build-service worker (cache.initrd_cache turns it on)")
+    return config.shared_cache_dir if configured else None
 
 
 class InitrdCache:
