@@ -12,26 +12,22 @@ one line naming the reason, or is not in the grammar at all).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kiwi_like.cli import main as cli
-from tests.conftest import MINIMAL, REPO, SHARED_CACHE
+from tests.conftest import MINIMAL
 from tests.descriptions import write_description
+from tests.kiwi_venv import cache_root, kiwi_venv, locked, run
 from tests.test_results import publish_fake_build
 
 pytestmark = pytest.mark.network
 
-KIWI = "kiwi==11.1.6"
-PIP_TIMEOUT = 900  # seconds for the pip install
 HELP_TIMEOUT = 120
 SERVICES = ("system", "result", "image")
 
@@ -58,57 +54,17 @@ REFUSAL_RUNS = {
 # --- kiwi, from a cached venv --------------------------------------------------------------
 
 
-def _cache_root() -> Path:
-    chosen = os.environ.get("KIWI_LIKE_TEST_KIWI_REFERENCE")
-    candidates = [Path(chosen)] if chosen else []
-    candidates += [SHARED_CACHE / "kiwi-reference", REPO / "build" / "kiwi-reference"]
-    for root in candidates:
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            (root / ".writable").touch()
-        except OSError:
-            continue
-        return root
-    pytest.skip("no writable cache directory for the kiwi reference")
-
-
-def _run(argv: list[str], timeout: int, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
-    )
-
-
-def _make_venv(venv: Path) -> None:
-    shutil.rmtree(venv, ignore_errors=True)
-    made = _run([sys.executable, "-m", "venv", str(venv)], PIP_TIMEOUT)
-    assert made.returncode == 0, made.stderr
-    pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", KIWI]
-    try:
-        done = _run([*pip, "--timeout", "60", "--retries", "2"], PIP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"PyPI cannot be reached: pip install {KIWI} took over {PIP_TIMEOUT} s")
-    if done.returncode != 0:
-        last = (done.stderr + done.stdout).strip().splitlines()[-1:]
-        pytest.skip(f"PyPI cannot be reached: pip install {KIWI}: {' '.join(last)}")
-    (venv / ".kiwi-installed").touch()
-
-
 @pytest.fixture(scope="module")
 def kiwi_ng() -> Path:
-    root = _cache_root()
-    venv = root / "venv"
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        ready = (venv / ".kiwi-installed").is_file() and (venv / "bin/kiwi-ng").is_file()
-        if not ready:
-            _make_venv(venv)
-    return venv / "bin/kiwi-ng"
+    root = cache_root()
+    with locked(root):
+        return kiwi_venv(root) / "bin/kiwi-ng"
 
 
 def _kiwi(kiwi_ng: Path, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "LC_ALL": "C.UTF-8",
            "COLUMNS": "400", "TERM": "dumb", "NO_COLOR": "1"}  # fmt: skip
-    return _run([str(kiwi_ng), *argv], HELP_TIMEOUT, env=env, cwd=cwd)
+    return run([str(kiwi_ng), *argv], HELP_TIMEOUT, env=env, cwd=cwd)
 
 
 # --- the two command lines, from their --help ------------------------------------------

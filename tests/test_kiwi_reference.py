@@ -7,7 +7,7 @@ kiwi reads from every description × profile × type of the sdist; this test rea
 same with kiwi-like and compares name, version, build type, the image, bootstrap and
 delete package lists and the repository sources. Every difference left is listed in
 KNOWN_DIFFERENCES with its reason; an entry that no longer differs fails the test too.
-The whole report is written to /tmp/kiwi-ref/differences.txt on every run.
+The whole report is written to differences.txt in the cache on every run.
 
 The first run takes a minute or so (venv, pip, kiwi over 55 files); later runs read the
 cache and take seconds. Without PyPI the test is skipped, saying so.
@@ -15,16 +15,12 @@ cache and take seconds. Without PyPI the test is skipped, saying so.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -36,13 +32,11 @@ from kiwi_like.description import load_build
 from kiwi_like.description.overrides import BuildOptions
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import REPO, SHARED_CACHE
+from tests.kiwi_venv import KIWI, cache_root, kiwi_venv, locked, pip, run
 
-KIWI = "kiwi==11.1.6"
 SDIST = "kiwi-11.1.6"
 SCRIPT = Path(__file__).with_name("kiwi_reference.py")
-REPORT = Path("/tmp/kiwi-ref/differences.txt")
-PIP_TIMEOUT = 900  # seconds for one pip call
+REPORT_NAME = "differences.txt"  # beside the cached reference
 REFERENCE_TIMEOUT = 1200  # seconds for the whole reference run; each kiwi call has 30
 MINIMUM_IDENTICAL = 0.99
 FACTS = ("load", "name", "version", "type", "image", "bootstrap", "delete", "repositories")
@@ -172,78 +166,13 @@ class Reference:
     records: list[dict[str, Any]]
 
 
-def _cache_root() -> Path:
-    """The shared test cache if this user may write it, else the checkout's build/.
-
-    KIWI_LIKE_TEST_KIWI_REFERENCE names another directory (one made on a host with a
-    network, say).
-    """
-    chosen = os.environ.get("KIWI_LIKE_TEST_KIWI_REFERENCE")
-    candidates = [Path(chosen)] if chosen else []
-    candidates += [SHARED_CACHE / "kiwi-reference", REPO / "build" / "kiwi-reference"]
-    for root in candidates:
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            (root / ".writable").touch()
-        except OSError:
-            continue
-        return root
-    pytest.skip("no writable cache directory for the kiwi reference")
-
-
-@contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One test session at a time makes the cache."""
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def _run(argv: list[str], timeout: int, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
-    )
-
-
-def _last_line(process: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (process.stderr + process.stdout).splitlines() if line.strip()]
-    return lines[-1].strip() if lines else f"exit status {process.returncode}"
-
-
-def _pip(venv: Path, *args: str) -> None:
-    """pip of the reference venv; PyPI out of reach skips the test."""
-    argv = [str(venv / "bin/python"), "-m", "pip", *args, "--timeout", "60", "--retries", "2"]
-    try:
-        process = _run(argv, PIP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"PyPI cannot be reached: pip {args[0]} {KIWI} took over {PIP_TIMEOUT} s")
-    if process.returncode != 0:
-        pytest.skip(f"PyPI cannot be reached: pip {args[0]} {KIWI}: {_last_line(process)}")
-
-
-def _venv(root: Path) -> Path:
-    """A venv with kiwi installed: the reference parser, apart from kiwi-like's venv."""
-    venv = root / "venv"
-    done = venv / ".kiwi-installed"
-    if done.is_file():
-        check = _run([str(venv / "bin/python"), "-c", "import kiwi.xml_state"], 120)
-        if check.returncode == 0:
-            return venv
-    shutil.rmtree(venv, ignore_errors=True)
-    process = _run([sys.executable, "-m", "venv", str(venv)], PIP_TIMEOUT)
-    assert process.returncode == 0, f"python -m venv: {_last_line(process)}"
-    _pip(venv, "install", "--quiet", KIWI)
-    done.touch()
-    return venv
-
-
 def _sdist(root: Path, venv: Path) -> Path:
     """kiwi's sdist, unpacked: its descriptions and the files they refer to."""
     sdist = root / SDIST
     shutil.rmtree(sdist, ignore_errors=True)
     download = root / "download"
     shutil.rmtree(download, ignore_errors=True)
-    _pip(venv, "download", "--quiet", "--no-deps", "--no-binary", ":all:", "-d", str(download), KIWI)  # fmt: skip
+    pip(venv, "download", "--quiet", "--no-deps", "--no-binary", ":all:", "-d", str(download), KIWI)  # fmt: skip
     (archive,) = download.glob(f"{SDIST}.tar.gz")
     with tarfile.open(archive) as tar:
         tar.extractall(root, filter="data")
@@ -257,7 +186,7 @@ def _reference_records(venv: Path, sdist: Path, cached: Path) -> None:
     partial = cached.with_suffix(".partial")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
     try:
-        process = _run(
+        process = run(
             [str(venv / "bin/python"), str(SCRIPT), str(sdist), str(partial)],
             REFERENCE_TIMEOUT,
             cwd=sdist,
@@ -275,13 +204,13 @@ def _reference_records(venv: Path, sdist: Path, cached: Path) -> None:
 @pytest.fixture(scope="session")
 def kiwi_reference() -> Reference:
     """The sdist and what kiwi reads from it, made once: kept as long as the script is the same."""
-    root = _cache_root()
+    root = cache_root()
     sdist = root / SDIST
     digest = hashlib.sha256(SCRIPT.read_bytes() + str(sdist).encode()).hexdigest()[:16]
     cached = root / f"reference-{digest}.json"
-    with _locked(root):
+    with locked(root):
         if not (sdist / ".unpacked").is_file() or not cached.is_file():
-            venv = _venv(root)
+            venv = kiwi_venv(root)
             if not (sdist / ".unpacked").is_file():
                 _sdist(root, venv)
             _reference_records(venv, sdist, cached)
@@ -424,13 +353,11 @@ def report(comparison: Comparison, unknown: list[Difference], stale: list[Known]
     return "\n".join(lines) + "\n"
 
 
-def _write_report(text: str) -> None:
-    """For whoever works on the differences; the test does not depend on it."""
-    try:
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text(text, encoding="utf-8")
-    except OSError:
-        pass
+def _write_report(text: str) -> Path:
+    """For whoever works on the differences, beside the cached reference."""
+    path = cache_root() / REPORT_NAME
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -463,7 +390,9 @@ def test_kiwi_like_reads_kiwis_descriptions_as_kiwi(comparison: Comparison) -> N
 def test_at_least_99_percent_of_kiwis_selections_identical(comparison: Comparison) -> None:
     identical, pairs = comparison.identical, len(comparison.pairs)
     first_line = report(comparison, [], []).split("\n")[0]
-    assert identical >= MINIMUM_IDENTICAL * pairs, f"{first_line} (see {REPORT})"
+    assert identical >= MINIMUM_IDENTICAL * pairs, (
+        f"{first_line} (see {cache_root() / REPORT_NAME})"
+    )
 
 
 @pytest.mark.network
