@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OVMF = Path("/usr/share/ovmf/OVMF.fd")
+# q35 boots UEFI from pflash: the firmware read-only, a copy of the variable store writable
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+FIRMWARES = ("bios", "efi", "efi-q35")
 MARKER = re.compile(r"^BOOT-OK\b.*$", re.MULTILINE)
 SHUTDOWN_GRACE = 90  # seconds to wait for the poweroff after the marker
 # where a guest with `http_port` reaches the host's test HTTP server
@@ -110,7 +115,8 @@ def boot(
     append: str = "",
     http_port: int | None = None,
 ) -> BootResult:
-    """Boot with SeaBIOS (`bios`) or OVMF (`efi`) until `marker`, poweroff or timeout.
+    """Boot with SeaBIOS (`bios`) or OVMF (`efi` on the pc machine, `efi-q35` on q35 with
+    pflash, closer to real UEFI hardware) until `marker`, poweroff or timeout.
 
     `disk` is booted through an overlay; `cdrom` is attached read-only and boots
     first; `target` is an extra raw disk that the guest may write. `kernel`,
@@ -122,8 +128,8 @@ def boot(
     QEMU runs until the guest powers off (or the timeout).
     """
     grace = SHUTDOWN_GRACE if marker is MARKER else 0
-    if firmware not in ("bios", "efi"):
-        raise ValueError(f"firmware must be bios or efi, not {firmware}")
+    if firmware not in FIRMWARES:
+        raise ValueError(f"firmware must be one of {FIRMWARES}, not {firmware}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kiwi-like-qemu-") as name:
         work = Path(name)
@@ -168,6 +174,14 @@ def boot(
             ]  # fmt: skip
         if firmware == "efi":
             argv += ["-bios", str(OVMF)]
+        elif firmware == "efi-q35":
+            variables = work / "OVMF_VARS.fd"
+            shutil.copyfile(OVMF_VARS, variables)
+            argv += [
+                "-machine", "q35",
+                "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                "-drive", f"if=pflash,format=raw,unit=1,file={variables}",
+            ]  # fmt: skip
         errors = work / "qemu.err"
         with open(errors, "wb") as stderr:
             process = subprocess.Popen(

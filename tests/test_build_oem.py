@@ -81,7 +81,7 @@ def test_bundle(target: Path, kiwi, tmp_path: Path):
     assert check.returncode == 0
 
 
-@pytest.mark.parametrize("firmware", ["bios", "efi"])
+@pytest.mark.parametrize("firmware", ["bios", "efi", "efi-q35"])
 def test_raw_disk_boots(target: Path, firmware: str):
     booted = qemu.boot(target / f"{BASENAME}.raw", firmware, marker=LOGIN)
     assert booted.marker, booted.tail()
