@@ -431,3 +431,11 @@ def test_ca_certificates_go_into_the_distributions_store(tmp_path):
     store = root / "usr/local/share/ca-certificates"
     assert (store / "company.crt").read_text() == certificate.read_text()
     assert (root / "updated").read_text() == "company.crt\n"
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`kiwi-ng ... --help | head -1`: no traceback when the reader goes away."""
+    shell = f"{sys.executable} -m kiwi_like system build --help | head -1"
+    done = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.startswith("usage: kiwi-ng system build")
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

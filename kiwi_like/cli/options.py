@@ -50,6 +50,13 @@ BUILD_USAGE = """\
            [--signing-key=<key-file>...] [--ca-cert=<cert-file>...]
            [--ca-target-distribution=<distribution>]"""
 
+# What system build and system prepare take after their own options.
+PREPARE_USAGE = f"""\
+           [--allow-existing-root] [--clear-cache]
+{OVERRIDE_USAGE}
+{BUILD_USAGE}
+{GLOBAL_USAGE}"""
+
 BUILD_HELP = """\
   --signing-key=<key-file>       trust this key for every repository of the build
   --ca-cert=<cert-file>          import this CA certificate into the image after the bootstrap

@@ -28,10 +28,7 @@ options:
 
 BUILD_USAGE = f"""usage: kiwi-ng system build -h | --help
        kiwi-ng system build --description=<directory> --target-dir=<directory>
-           [--allow-existing-root] [--clear-cache]
-{cli.OVERRIDE_USAGE}
-{cli.BUILD_USAGE}
-{cli.GLOBAL_USAGE}
+{cli.PREPARE_USAGE}
 
 options:
   --description=<directory>      the image description directory

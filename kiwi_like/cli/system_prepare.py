@@ -18,10 +18,7 @@ from kiwi_like.scratch import scratch_directory
 
 PREPARE_USAGE = f"""usage: kiwi-ng system prepare -h | --help
        kiwi-ng system prepare --description=<directory> --root=<directory>
-           [--allow-existing-root] [--clear-cache]
-{cli.OVERRIDE_USAGE}
-{cli.BUILD_USAGE}
-{cli.GLOBAL_USAGE}
+{cli.PREPARE_USAGE}
 
 options:
   --description=<directory>      the image description directory
