@@ -367,7 +367,14 @@ def test_kiwi_max_size(tmp_path, value, size):
     assert load_runtime_config(str(config_file)).max_image_size == size
 
 
-def test_cache_and_initrd_defaults():
-    assert RuntimeConfig().root_cache_size == 4 << 30
-    assert RuntimeConfig().initrd_cache is True
-    assert RuntimeConfig().initrd_modules == "disk"
+def test_cache_and_initrd_defaults(tmp_path, monkeypatch):
+    """Unset caches: on outside a build-service worker (4 GiB roots), off in one."""
+    from kiwi_like.create.boot.initrdcache import cache_directory
+    from kiwi_like.prepare.rootcache import RootCache
+
+    config = RuntimeConfig(shared_cache_dir=tmp_path / "cache")
+    assert (config.root_cache_size, config.initrd_cache) == (None, None)
+    assert config.initrd_modules == "disk"
+    monkeypatch.setenv("KIWI_LIKE_BUILDSERVICE_ROOT", str(tmp_path))  # no .buildenv there
+    assert RootCache(config.shared_cache_dir, config.root_cache_size).size_limit == 4 << 30
+    assert cache_directory(config) == config.shared_cache_dir
