@@ -10,7 +10,7 @@ PROFILE ?= oem
 HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl passwd util-linux \
 	qemu-system-x86 qemu-utils ovmf xfsprogs btrfs-progs dosfstools mtools fdisk e2fsprogs \
 	xorriso squashfs-tools zstd xz-utils skopeo umoci podman \
-	rpm zypper dnf createrepo-c \
+	rpm zypper dnf createrepo-c pacman-package-manager makepkg \
 	debhelper dh-python python3-all python3-setuptools python3-wheel pybuild-plugin-pyproject \
 	python3-docopt python3-lxml python3-requests python3-xmlschema python3-yaml \
 	python3-pytest python3-hypothesis \

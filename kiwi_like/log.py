@@ -8,8 +8,12 @@ plain text lines, to a Unix domain socket; `--loglevel` sets the console's level
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
+import os
+import re
+import stat
 import sys
 from pathlib import Path
 
@@ -64,6 +68,40 @@ def color_error(line: str) -> str:
     return f"{RED}{line}{RESET}"
 
 
+class _LogFileHandler(logging.FileHandler):
+    """A log file that cannot be written (disk full, /dev/full, a vanished mount) is dropped
+    and remembered, instead of logging's "--- Logging error ---" traceback for every
+    record: the run then ends with one error line (`failed_logfile`)."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.what = what
+        self.broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        # not removed from the logger: that would skip the next handler for this record
+        error = sys.exc_info()[1]
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        _failures.append(f"{self.what} {self.baseFilename}: cannot be written ({reason})")
+        self.broken = True
+        with contextlib.suppress(OSError):  # closing flushes, which fails the same way
+            self.close()
+
+
+_failures: list[str] = []
+# the character devices a log may go to: terminals, /dev/null and friends
+_LOG_DEVICES = re.compile(r"/dev/(null|zero|full|tty[0-9]*|ttyS[0-9]+|pts/[0-9]+|console)")
+
+
+def failed_logfile() -> str | None:
+    """Why a log file stopped being written during this run, if it did."""
+    return _failures[0] if _failures else None
+
+
 def _full_log(handler: logging.Handler) -> logging.Handler:
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
@@ -71,9 +109,52 @@ def _full_log(handler: logging.Handler) -> logging.Handler:
     return handler
 
 
-def add_logfile(path: str | Path) -> None:
-    """Write every record, with time stamps, to `path` (appended)."""
-    log.addHandler(_full_log(logging.FileHandler(path, encoding="utf-8")))
+def add_logfile(path: str | Path, what: str = "log file") -> None:
+    """Write every record, with time stamps, to `path` (appended).
+
+    Refused in one line, before anything else happens: a missing directory, a directory,
+    a block device, a FIFO nobody reads (opening it would hang) and a device that takes
+    nothing (a first record is written and flushed at once: /dev/full fails here). A file
+    that fills up later ends the run in one line (`failed_logfile`).
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise CommandLineError(
+            f"{what} {path}: the log file's directory {path.parent} does not exist"
+        )
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = 0  # a new file
+    if stat.S_ISDIR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a block device or socket"
+        raise CommandLineError(f"{what} {path}: is {kind}, not a log file")
+    in_dev = Path("/dev") in path.resolve().parents
+    if (stat.S_ISCHR(mode) or in_dev) and not _LOG_DEVICES.fullmatch(str(path.resolve())):
+        # /dev/port, /dev/mem or a watchdog would take the log lines as commands; a new
+        # file in /dev would shadow a device that appears later
+        raise CommandLineError(
+            f"{what} {path}: refused, a device or a new file in /dev "
+            "(a log goes to a file, a terminal or /dev/null)"
+        )
+    if stat.S_ISFIFO(mode):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            raise CommandLineError(f"{what} {path}: a FIFO that nobody reads") from None
+    try:
+        handler = _LogFileHandler(path, what)
+    except OSError as error:
+        raise CommandLineError(
+            f"{what} {path}: cannot open the log file ({error.strerror or error})"
+        ) from None
+    log.addHandler(_full_log(handler))
+    if mode and not stat.S_ISREG(mode):
+        # a device may take nothing at all (/dev/full): a first record shows it now
+        log.debug("kiwi-like: log started")
+    failure = failed_logfile()
+    if failure:
+        raise CommandLineError(failure)
 
 
 def setup_logging(
@@ -87,6 +168,7 @@ def setup_logging(
     for handler in log.handlers:
         handler.close()  # the files and the socket of an earlier run in this process
     log.handlers.clear()
+    _failures.clear()
     log.setLevel(logging.DEBUG)
     log.propagate = False
     if logfile in STDOUT_NAMES:
@@ -99,7 +181,7 @@ def setup_logging(
         console.addFilter(RedactingFilter())
         log.addHandler(console)
         if logfile:
-            add_logfile(logfile)
+            add_logfile(logfile, "--logfile")
     if logsocket:
         handler = _PlainTextSocketHandler(logsocket, None)
         try:

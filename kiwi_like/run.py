@@ -186,7 +186,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def run(
     args: Sequence[str | Path],
     *,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     inherit_env: bool = True,
     cwd: str | Path | None = None,
     stdin: str | None = None,
@@ -204,13 +204,12 @@ def run(
     command and in every output line before anyone sees it.
     With `inherit_env=False` the program sees only a clean PATH/locale plus `env`
     (used for chroots, so the builder's environment does not leak into the image).
+    A variable set to None in `env` is removed.
     """
     argv = [str(a) for a in args]
     log.debug("$ %s", _short(argv, 2000))
-    full_env = dict(os.environ) if inherit_env else {"PATH": CLEAN_PATH, "HOME": "/root"}
-    full_env["LC_ALL"] = "C.UTF-8"
-    if env:
-        full_env.update(env)
+    base = dict(os.environ) if inherit_env else {"PATH": CLEAN_PATH, "HOME": "/root"}
+    full_env = _environment(base, env)
     try:
         process = subprocess.Popen(
             argv,
@@ -256,7 +255,7 @@ def stdout_of(
     *,
     check: bool = True,
     cwd: str | Path | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
 ) -> str:
     """Run a short query and return its stdout; stderr only shows up in errors."""
     argv = [str(a) for a in args]
@@ -267,7 +266,7 @@ def stdout_of(
             capture_output=True,
             text=True,
             errors="replace",
-            env={**os.environ, "LC_ALL": "C.UTF-8", **(env or {})},
+            env=_environment(dict(os.environ), env),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             check=False,
@@ -277,6 +276,16 @@ def stdout_of(
     if check and done.returncode != 0:
         raise CommandError(argv, done.returncode, done.stderr.splitlines()[-TAIL_LINES:])
     return done.stdout
+
+
+def _environment(base: dict[str, str], env: Mapping[str, str | None] | None) -> dict[str, str]:
+    full_env = {**base, "LC_ALL": "C.UTF-8"}
+    for name, value in (env or {}).items():
+        if value is None:
+            full_env.pop(name, None)
+        else:
+            full_env[name] = value
+    return full_env
 
 
 def _missing_tool(program: str) -> KiwiLikeError:

@@ -290,11 +290,14 @@ def config_files(explicit: str | None = None) -> list[Path]:
             path = entry.expanduser()
         except RuntimeError:  # no home directory
             continue
-        if path.name.endswith(".d"):
-            if path.is_dir():
-                files += sorted(p for p in path.glob("*.yml") if p.is_file())
-        elif path.is_file():
-            files.append(path)
+        try:
+            if path.name.endswith(".d"):
+                if path.is_dir():
+                    files += sorted(p for p in path.glob("*.yml") if p.is_file())
+            elif path.is_file():
+                files.append(path)
+        except PermissionError:  # another user's home (HOME kept by setpriv): as kiwi, absent
+            continue
     if explicit is not None:
         path = Path(explicit)
         if not path.exists():

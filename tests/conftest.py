@@ -5,11 +5,12 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiwi_like.cli.main import main
-from tests import descriptions
+from tests import descriptions, qemu
 from tests.descriptions import Image, Repository, Type
 from tests.qemu import OVMF
 
@@ -77,6 +78,33 @@ MINIMAL = descriptions.description_xml(
         packages={"image": ["systemd"], "bootstrap": ["apt"]},
     )
 )
+
+
+def selected(request: pytest.FixtureRequest, test: str, argname: str = "firmware") -> list[Any]:
+    """The `argname` values of the selected runs of `test` (a test function of the module
+    that requests the fixture), in their order; None for a test that is not parametrised.
+
+    A fixture that starts boots in the background starts only these: with -k or a test
+    id, the others would only keep the machine busy.
+    """
+    values = []
+    for item in request.session.items:
+        if getattr(item, "module", None) is request.module and (
+            getattr(item, "originalname", None) == test
+        ):
+            callspec = getattr(item, "callspec", None)
+            values.append(callspec.params.get(argname) if callspec else None)
+    return values
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    qemu.stop_all()  # boots nobody waited for (a fixture failed, the run was interrupted)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    line = qemu.summary()
+    if line:
+        terminalreporter.write_line(line)
 
 
 def real(test: Callable[..., None]) -> Callable[..., None]:

@@ -235,6 +235,12 @@ def _sign(repo: Path, key: Path) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
+# kiwi installs the package manager with the bootstrap packages of an image that has image
+# packages (kiwi-like does as kiwi: description/resolve.py); real archives have apt, so every
+# test archive carries an empty stand-in for it.
+MANAGER_STAND_IN = DebPackage(name="apt")
+
+
 def build_repo(directory: Path, packages: Sequence[DebPackage], sign: bool = True) -> DebRepo:
     """Build a flat repository of ``packages`` in ``directory``.
 
@@ -244,6 +250,8 @@ def build_repo(directory: Path, packages: Sequence[DebPackage], sign: bool = Tru
     works with ``[trusted=yes]``.
     """
     names = [package.name for package in packages]
+    if "apt" not in names:
+        packages = [*packages, MANAGER_STAND_IN]
     duplicates = {name for name in names if names.count(name) > 1}
     if duplicates:
         raise ValueError(f"duplicate package names: {sorted(duplicates)}")

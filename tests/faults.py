@@ -30,16 +30,20 @@ def loop_devices() -> str:
 
 
 def processes_mentioning(*needles: Path) -> list[str]:
+    """Processes whose command line names one of `needles`, or whose root or working
+    directory is below one (a scriptlet chrooted into the image names no path)."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            places = [os.readlink(proc / "root"), os.readlink(proc / "cwd")]
         except OSError:
             continue
-        if any(str(needle) in cmdline for needle in needles):
-            found.append(f"{proc.name}: {cmdline}")
+        inside = [p for p in places for n in needles if (p + "/").startswith(f"{n}/")]
+        if inside or any(str(needle) in cmdline for needle in needles):
+            found.append(f"{proc.name}: {cmdline} (in {inside or places})")
     return found
 
 

@@ -195,6 +195,12 @@ def build_rpm(package: RpmPackage, out_dir: Path) -> Path:
     return result
 
 
+# kiwi installs the package manager with the bootstrap packages of an image that has image
+# packages (kiwi-like does as kiwi: description/resolve.py); real distributions have these,
+# so every test repository carries empty stand-ins (the adapters run the host's managers).
+MANAGER_STAND_INS = tuple(RpmPackage(name=name) for name in ("zypper", "dnf", "dnf5", "microdnf"))
+
+
 def build_repo(
     directory: Path,
     packages: Sequence[RpmPackage],
@@ -206,7 +212,8 @@ def build_repo(
     `groups` become its comps.xml (dnf), `patterns` its patterns.xml (zypper).
     """
     repo = directory.resolve()
-    for package in packages:
+    names = {package.name for package in packages}
+    for package in [*packages, *(p for p in MANAGER_STAND_INS if p.name not in names)]:
         build_rpm(package, repo)
     command: list[str | Path] = ["createrepo_c", "--quiet", "--no-database"]
     if groups:

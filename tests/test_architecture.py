@@ -118,9 +118,9 @@ def test_every_image_type_names_a_builder_that_loads(name: str) -> None:
 def test_legacy_type_names_select_their_successor() -> None:
     assert {old: image_type_kind(old).name for old in LEGACY_NAMES} == {"vmx": "oem", "pxe": "kis"}
     with pytest.raises(
-        KiwiLikeError, match=r"image type 'tbz' cannot be created yet \(supported: "
+        KiwiLikeError, match=r"image type 'cpio' cannot be created yet \(supported: "
     ):
-        image_type_kind("tbz")
+        image_type_kind("cpio")
 
 
 def test_host_packages_of_every_descriptor_are_installed_by_make_setup() -> None:
@@ -140,7 +140,7 @@ def _build(tmp_path: Path, image: str, arch: str = "x86_64", **attributes: str) 
 
 @pytest.mark.parametrize(
     ("image", "initrd_system"),
-    [("oem", "kiwi"), ("vmx", "kiwi"), ("iso", "kiwi"), ("kis", "kiwi"), ("pxe", "kiwi"),
+    [("oem", "dracut"), ("vmx", "dracut"), ("iso", "dracut"), ("kis", "kiwi"), ("pxe", "kiwi"),
      ("docker", "none"), ("oci", "none")],
 )  # fmt: skip
 def test_one_default_initrd_system_per_type(tmp_path: Path, image: str, initrd_system: str) -> None:

@@ -3,7 +3,8 @@
 Builds descriptions/debian/bookworm-jeos (profile oem) from the host's apt
 sources once, checks every result file and boots the raw disk with SeaBIOS and
 OVMF until the serial login prompt; the qcow2 profile is created from the same
-root (its packages are the same) and booted too.
+root (its packages are the same) and booted too, on both UEFI machines. The boots
+run in the background (tests/qemu.py) from the moment their image exists.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
-from tests.conftest import REPO
+from tests.conftest import REPO, selected
 
 pytestmark = [pytest.mark.boot, pytest.mark.network, pytest.mark.slow]
 
@@ -31,8 +32,35 @@ BASENAME = "Debian-Bookworm-JeOS.x86_64-1.0.0"
 LOGIN = re.compile(r"^debian-bookworm-jeos login:", re.MULTILINE)
 
 
+# Log in on the serial console and mount the second disk, a file system image
+FSIMAGE = re.compile(r"^FSIMAGE-OK .*$", re.MULTILINE)
+GUEST_MOUNTS_VDB = [
+    qemu.Answer(LOGIN, "root"),
+    qemu.Answer(re.compile(r"Password:"), "linux"),  # the description's root password
+    qemu.Answer(
+        re.compile(r"root@debian-bookworm-jeos:~# "),
+        # FSIMAGE""-OK: the echoed command line must not look like the marker
+        'mount -o ro /dev/vdb /mnt && echo FSIMAGE""-OK fs=$(findmnt -no FSTYPE /mnt)'
+        " id=$(. /mnt/etc/os-release && echo $ID) && poweroff",
+    ),
+]
+
+FIRMWARES = ["bios", "efi", "efi-q35"]  # q35: OVMF on the machine closest to real hardware
+QCOW2_FIRMWARES = ["efi", "efi-q35"]
+
+
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def jeos_boots() -> qemu.Boots:
+    return qemu.Boots()
+
+
+@pytest.fixture(scope="module")
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, jeos_boots: qemu.Boots
+) -> Path:
+    """The build. The raw disk's boots start right away, then the qcow2 profile is created
+    from the build's root (its packages are the same) and its boots start: they all run
+    while the tests go on."""
     target = tmp_path_factory.mktemp("jeos-oem")
     code = main(
         [
@@ -41,7 +69,31 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ]
     )  # fmt: skip
     assert code == 0
+    for firmware in selected(request, "test_raw_disk_boots"):
+        jeos_boots.start(("raw", firmware), target / f"{BASENAME}.raw", firmware, marker=LOGIN)
+    qcow2_firmwares = selected(request, "test_qcow2_format_boots")
+    if qcow2_firmwares:
+        config = RuntimeConfig()
+        build = load_build(JEOS, BuildOptions(profiles=("qcow2",)), config)
+        create_image(build, target / "build/image-root", _qcow2_dir(target), config)
+        image = _qcow2_dir(target) / f"{BASENAME}.qcow2"
+        for firmware in qcow2_firmwares:
+            jeos_boots.start(("qcow2", firmware), image, firmware, fmt="qcow2", marker=LOGIN)
+    if selected(request, "test_filesystem_image_mounts_in_the_guest"):
+        # the rootfs profile's ext4 image, from the same root (a subset of its packages)
+        config = RuntimeConfig()
+        build = load_build(JEOS, BuildOptions(profiles=("rootfs",), build_type="ext4"), config)
+        images = target.parent / f"{target.name}-ext4"
+        create_image(build, target / "build/image-root", images, config)
+        jeos_boots.start(
+            "ext4-image", target / f"{BASENAME}.raw", "bios", marker=FSIMAGE,
+            target=images / f"{BASENAME}.ext4", answers=GUEST_MOUNTS_VDB,
+        )  # fmt: skip
     return target
+
+
+def _qcow2_dir(target: Path) -> Path:
+    return target.parent / f"{target.name}-qcow2"
 
 
 def test_result_files(target: Path, kiwi):
@@ -81,20 +133,25 @@ def test_bundle(target: Path, kiwi, tmp_path: Path):
     assert check.returncode == 0
 
 
-@pytest.mark.parametrize("firmware", ["bios", "efi", "efi-q35"])
-def test_raw_disk_boots(target: Path, firmware: str):
-    booted = qemu.boot(target / f"{BASENAME}.raw", firmware, marker=LOGIN)
+@pytest.mark.parametrize("firmware", FIRMWARES)
+def test_raw_disk_boots(target: Path, jeos_boots: qemu.Boots, firmware: str):
+    booted = jeos_boots["raw", firmware]
     assert booted.marker, booted.tail()
     # /etc/issue as the description's images.sh wrote it at the start of system create
     assert "Debian 12 JeOS 1.0.0 (oem) debian-bookworm-jeos ttyS0" in booted.console
 
 
-def test_qcow2_format_boots(target: Path, tmp_path: Path):
-    config = RuntimeConfig()
-    build = load_build(JEOS, BuildOptions(profiles=("qcow2",)), config)
-    create_image(build, target / "build/image-root", tmp_path, config)
-    image = tmp_path / f"{BASENAME}.qcow2"
+@pytest.mark.parametrize("firmware", QCOW2_FIRMWARES)
+def test_qcow2_format_boots(target: Path, jeos_boots: qemu.Boots, firmware: str):
+    image = _qcow2_dir(target) / f"{BASENAME}.qcow2"
     check = subprocess.run(["qemu-img", "check", str(image)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    booted = qemu.boot(image, "efi", fmt="qcow2", marker=LOGIN)
+    booted = jeos_boots["qcow2", firmware]
     assert booted.marker, booted.tail()
+
+
+def test_filesystem_image_mounts_in_the_guest(target: Path, jeos_boots: qemu.Boots):
+    """The rootfs profile's ext4 image, attached as a second disk to the JeOS guest,
+    mounts there and holds a Debian root."""
+    result = jeos_boots["ext4-image"]
+    assert result.seen == "FSIMAGE-OK fs=ext4 id=debian", result.tail()

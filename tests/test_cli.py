@@ -99,15 +99,15 @@ def test_bad_format(kiwi, write_description):
 
 def test_build_of_an_unsupported_type_fails_before_preparing(kiwi, tmp_path):
     result = kiwi(
-        "--profile", "docker", "system", "build",
+        "--profile", "rootfs", "system", "build",
         "--description", str(REPO / "descriptions/debian/bookworm-jeos"),
         "--target-dir", str(tmp_path), "--set-repo", "http://mirror.example/debian,apt-deb",
-        "--add-package", "vim", "--set-type-attr", "image=tbz",
+        "--add-package", "vim", "--set-type-attr", "image=cpio",
     )  # fmt: skip
     assert result.code == 1
     assert result.error_lines == [
-        "kiwi-like: error: image type 'tbz' cannot be created yet "
-        "(supported: oem, iso, kis, docker, oci)"
+        "kiwi-like: error: image type 'cpio' cannot be created yet (supported: oem, iso, "
+        "kis, docker, oci, tbz, ext2, ext3, ext4, xfs, btrfs, squashfs)"
     ]
     assert not (tmp_path / "build/image-root").exists()
 

@@ -100,7 +100,7 @@ def root(repo: DebRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_repository_layout(repo: DebRepo) -> None:
     names = sorted(path.name for path in repo.path.iterdir())
     assert {"Packages", "Release", "InRelease", "Release.gpg"} <= set(names)
-    assert len([name for name in names if name.endswith(".deb")]) == len(PACKAGES)
+    assert len([name for name in names if name.endswith(".deb")]) == len(PACKAGES) + 1  # + apt
     assert repo.key.stat().st_size > 0 and repo.key.parent != repo.path
     assert repo.source_line() == f"deb [signed-by={repo.key}] copy://{repo.path} ./"
     assert "Depends: test-base" in (repo.path / "Packages").read_text()

@@ -13,6 +13,7 @@ from kiwi_like.description.parse import load_description
 from kiwi_like.errors import CommandLineError, DescriptionError
 from kiwi_like.runtime_config import RuntimeConfig
 from tests.conftest import MINIMAL
+from tests.descriptions import Image
 
 CONFIG = RuntimeConfig(host_apt_sources=Path(__file__).parent / "corpus" / "apt-host")
 
@@ -60,7 +61,10 @@ def build(directory: Path, **options) -> object:
 
 
 def test_default_profiles_and_requires(write_description):
-    resolved = build(write_description(PROFILED), target_arch="x86_64")
+    directory = write_description(PROFILED)
+    # without --profile kiwi takes the import="true" profiles alone, without their <requires>
+    assert build(directory, target_arch="x86_64").profiles == ("disk",)
+    resolved = build(directory, target_arch="x86_64", profiles=("disk",))
     assert resolved.profiles == ("base", "disk")
     assert resolved.preferences.locale == "de_DE"
     assert resolved.build_type.image == "oem"
@@ -144,15 +148,19 @@ def test_schema_error_names_file_line_and_element(write_description):
     assert "floppy" in message or "firmware" in message
 
 
-def test_legacy_vmx_and_pxe_are_upgraded_with_a_warning(write_description):
+def test_legacy_vmx_is_upgraded_with_a_warning_and_pxe_kept(write_description):
     legacy = MINIMAL.replace('schemaversion="7.5"', 'schemaversion="6.8"').replace(
         '<type image="iso"/>', '<type image="pxe"/><type image="vmx"/>'
     )
     directory = write_description(legacy)
     description = load_description(directory / "config.xml")
-    assert [t.image for t in description.preferences[0].types] == ["oem", "kis", "oem"]
-    assert any("'pxe' is deprecated, using 'kis'" in w for w in description.warnings)
-    assert build(directory, build_type="pxe").build_type.image == "kis"
+    # kiwi 11 has no vmx, but keeps pxe as a type name (built as kis)
+    assert [t.image for t in description.preferences[0].types] == ["oem", "pxe", "oem"]
+    assert any("'vmx' is deprecated, using 'oem'" in w for w in description.warnings)
+    assert not any("'pxe'" in w for w in description.warnings)
+    pxe = build(directory, build_type="pxe")
+    assert pxe.build_type.image == "pxe"
+    assert type(pxe.settings).__name__ == "KisSettings"
 
 
 def test_billion_laughs_is_refused_without_expansion(write_description):
@@ -162,7 +170,7 @@ def test_billion_laughs_is_refused_without_expansion(write_description):
     hostile = f'<?xml version="1.0"?>\n<!DOCTYPE image [{entities}]>\n<image name="&l9;"/>'
     directory = write_description(hostile)
     started = time.monotonic()
-    with pytest.raises(DescriptionError, match="config.xml:2: DOCTYPE and ENTITY declarations"):
+    with pytest.raises(DescriptionError, match="config.xml:2: a DOCTYPE with declarations"):
         build(directory)
     assert time.monotonic() - started < 5  # a sanity bound, not a benchmark: expansion would hang
 
@@ -208,11 +216,12 @@ def test_architecture_aliases(write_description):
     assert build(directory, profiles=("arm",), target_arch="arm64").arch == "aarch64"
 
 
-def test_type_option_prefers_the_primary_of_that_name(write_description):
+def test_type_option_takes_the_first_of_that_name_as_kiwi_does(write_description):
+    """kiwi's _build_type_section: with --type, the first type of that image, primary or not."""
     xml = MINIMAL.replace(
         '<type image="iso"/>', '<type image="iso"/><type image="iso" primary="true" volid="TWO"/>'
     )
-    assert build(write_description(xml), build_type="iso").build_type.get("volid") == "TWO"
+    assert build(write_description(xml), build_type="iso").build_type.get("volid") is None
 
 
 def test_host_sources_keep_the_alias_as_prefix(write_description):
@@ -222,3 +231,55 @@ def test_host_sources_keep_the_alias_as_prefix(write_description):
     ).replace('distribution="bookworm" components="main contrib"', 'alias="debian"')
     aliases = [r.alias for r in build(write_description(xml)).repositories]
     assert aliases[0] == "debian-1" and aliases[-1] is None
+
+
+# ---- what kiwi resolves that a description does not say ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("manager", "bootstrap", "image", "expected"),
+    [
+        ("apt", ["debian-archive-keyring"], ["systemd"], ("debian-archive-keyring", "apt")),
+        ("zypper", ["filesystem"], ["kernel-default"], ("filesystem", "zypper")),
+        ("dnf4", ["filesystem"], ["kernel"], ("filesystem", "dnf")),
+        ("dnf5", ["filesystem"], ["kernel"], ("filesystem", "dnf5")),
+        ("zypper", ["filesystem", "zypper"], ["vim"], ("filesystem", "zypper")),
+        ("zypper", ["filesystem"], [], ("filesystem",)),  # no image packages: nothing added
+        ("zypper", [], ["vim"], ()),  # no bootstrap packages: nothing added
+    ],
+)
+def test_the_package_manager_joins_the_bootstrap_packages_as_in_kiwi(
+    write_description, manager, bootstrap, image, expected
+):
+    packages = {"bootstrap": bootstrap, "image": image}
+    directory = write_description(Image(packagemanager=manager, packages=packages))
+    assert build(directory).packages.bootstrap == expected
+
+
+def test_added_packages_do_not_bring_the_package_manager(write_description):
+    """kiwi adds the manager for the description's own image packages only."""
+    directory = write_description(Image(packagemanager="zypper", packages={"bootstrap": ["a"]}))
+    resolved = build(directory, add_packages=("vim",), add_bootstrap_packages=("b",))
+    assert resolved.packages.bootstrap == ("a", "b")
+    assert resolved.packages.image == ("vim",)
+
+
+def test_a_description_without_version_loads_and_is_refused_when_building(kiwi, write_description):
+    directory = write_description(MINIMAL.replace("<version>1.2.3</version>", ""))
+    info = kiwi("image", "info", "--description", str(directory), "--format", "json")
+    assert info.code == 0, info.err
+    assert info.json()["version"] == ""
+    target = directory.parent / "target"
+    built = kiwi("system", "build", "--description", str(directory), "--target-dir", str(target))
+    assert built.code != 0
+    assert built.error_lines == [
+        f"kiwi-like: error: {directory / 'config.xml'}: "
+        "<preferences> of the selected profiles have no <version>"
+    ]
+    assert not (target / "build/image-root").exists()  # the log file is all there is
+
+
+def test_a_description_without_packagemanager_uses_kiwis_default(write_description, caplog):
+    directory = write_description(MINIMAL.replace("<packagemanager>apt</packagemanager>", ""))
+    assert build(directory).preferences.packagemanager == "dnf4"
+    assert "using kiwi's default, dnf4" in caplog.text

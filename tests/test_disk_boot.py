@@ -34,8 +34,9 @@ from kiwi_like.description.imagetypes.oem import DiskSettings, disk_settings
 from kiwi_like.description.model import Size
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION, real
-from tests.qemu import BootResult, boot
+from tests import qemu
+from tests.conftest import BOOT_TEST_DESCRIPTION, real, selected
+from tests.qemu import BootResult
 
 DESCRIPTION = BOOT_TEST_DESCRIPTION
 MIB = 1 << 20
@@ -60,69 +61,62 @@ def _build(root: Path, out: Path, profile: str, *attrs: str) -> DiskResult:
 
 
 @pytest.fixture(scope="module")
-def ext4_disk(prepared_root: Path, disks: Path) -> DiskResult:
-    return _build(prepared_root, disks, "ext4")
+def disk_boots() -> qemu.Boots:
+    """The boots of this module's disks, keyed (disk, firmware). The disks never change
+    (QEMU writes an overlay), so one boot per disk and firmware serves every test."""
+    return qemu.Boots()
+
+
+def _firmwares(request: pytest.FixtureRequest, name: str) -> list[str]:
+    """The firmwares the selected tests boot the disk `name` with."""
+    grows = selected(request, "test_root_grows_on_a_bigger_disk")
+    wanted = {
+        "ext4": {*selected(request, "test_ext4_disk_boots"), *grows},
+        "xfs": set(selected(request, "test_xfs_disk_boots")),
+        "btrfs": {"bios"} if selected(request, "test_btrfs_msdos_disk_with_swap_boots") else set(),
+    }
+    return sorted(wanted[name], key=qemu.FIRMWARES.index)
+
+
+def _built(request: pytest.FixtureRequest, name: str) -> DiskResult:
+    """Build the disk and start its boots at once: they run while the tests go on (and
+    the next disk builds)."""
+    disks: Path = request.getfixturevalue("disks")
+    boots: qemu.Boots = request.getfixturevalue("disk_boots")
+    disk = _build(request.getfixturevalue("prepared_root"), disks, name)
+    for firmware in _firmwares(request, name):
+        boots.start((name, firmware), disk.image, firmware)
+    grows = selected(request, "test_root_grows_on_a_bigger_disk")
+    if name == "ext4" and grows:
+        bigger = disks / "bigger.raw"
+        subprocess.run(["cp", "--sparse=always", disk.image, bigger], check=True)
+        os.truncate(bigger, disk.size + 1024 * MIB)
+        for firmware in grows:
+            boots.start(("bigger", firmware), bigger, firmware)
+    return disk
 
 
 @pytest.fixture(scope="module")
-def xfs_disk(prepared_root: Path, disks: Path) -> DiskResult:
-    return _build(prepared_root, disks, "xfs")
+def ext4_disk(request: pytest.FixtureRequest) -> DiskResult:
+    return _built(request, "ext4")
 
 
 @pytest.fixture(scope="module")
-def btrfs_disk(prepared_root: Path, disks: Path) -> DiskResult:
-    return _build(prepared_root, disks, "btrfs")
+def xfs_disk(request: pytest.FixtureRequest) -> DiskResult:
+    return _built(request, "xfs")
 
 
-_BOOTS: dict[tuple[Path, str], BootResult] = {}
+@pytest.fixture(scope="module")
+def btrfs_disk(request: pytest.FixtureRequest) -> DiskResult:
+    return _built(request, "btrfs")
 
 
-def _boot_ok(disk: Path, firmware: str) -> dict[str, str]:
-    """Boot once per disk and firmware (the disks never change: QEMU writes an overlay)."""
-    if (disk, firmware) not in _BOOTS:
-        result = boot(disk, firmware)
-        print(f"{disk.name} {firmware}: {result.marker} after {result.seconds:.0f} s")
-        _BOOTS[disk, firmware] = result
-    result = _BOOTS[disk, firmware]
+def _boot_ok(boots: qemu.Boots, disk: str, firmware: str) -> dict[str, str]:
+    result: BootResult = boots[disk, firmware]
+    print(f"{disk} {firmware}: {result.marker} after {result.seconds:.0f} s")
     assert result.marker, f"no BOOT-OK within the timeout:\n{result.tail()}"
     assert result.returncode == 0, f"QEMU did not power off cleanly:\n{result.tail()}"
     return result.fields()
-
-
-# ---- booting -----------------------------------------------------------------
-
-
-@real
-@pytest.mark.parametrize("firmware", ["bios", "efi"])
-def test_ext4_disk_boots(ext4_disk: DiskResult, firmware: str) -> None:
-    fields = _boot_ok(ext4_disk.image, firmware)
-    assert fields["fw"] == firmware
-    assert fields["fs"] == "ext4"
-    assert fields["root"] == "/dev/vda3"
-
-
-@real
-@pytest.mark.parametrize("firmware", ["bios", "efi"])
-def test_xfs_disk_boots(xfs_disk: DiskResult, firmware: str) -> None:
-    fields = _boot_ok(xfs_disk.image, firmware)
-    assert (fields["fw"], fields["fs"]) == (firmware, "xfs")
-
-
-@real
-def test_btrfs_msdos_disk_with_swap_boots(btrfs_disk: DiskResult) -> None:
-    fields = _boot_ok(btrfs_disk.image, "bios")
-    assert (fields["fw"], fields["fs"], fields["root"]) == ("bios", "btrfs", "/dev/vda2")
-
-
-@real
-def test_root_grows_on_a_bigger_disk(ext4_disk: DiskResult, tmp_path: Path) -> None:
-    before = _boot_ok(ext4_disk.image, "efi")
-    bigger = tmp_path / "bigger.raw"
-    subprocess.run(["cp", "--sparse=always", ext4_disk.image, bigger], check=True)
-    os.truncate(bigger, ext4_disk.size + 1024 * MIB)
-    after = _boot_ok(bigger, "efi")
-    grown = int(after["size"]) - int(before["size"])
-    assert 900 <= grown <= 1024, (before, after)
 
 
 # ---- what is written ---------------------------------------------------------
@@ -289,6 +283,45 @@ def test_failure_inside_the_xfs_mount_cleans_up(
     assert list(out.iterdir()) == []  # no image, no partial file
     assert list(scratch.iterdir()) == []  # work files removed
     assert (prepared_root / "image").is_dir()  # parked paths are back in the root
+
+
+# ---- booting (at the end: the boots run in the background meanwhile) --------
+
+UEFI = ["efi", "efi-q35"]  # OVMF on the pc machine and on q35 (closer to real hardware)
+FIRMWARES = ["bios", *UEFI]
+
+
+@real
+@pytest.mark.parametrize("firmware", FIRMWARES)
+def test_ext4_disk_boots(ext4_disk: DiskResult, disk_boots: qemu.Boots, firmware: str) -> None:
+    fields = _boot_ok(disk_boots, "ext4", firmware)
+    assert fields["fw"] == firmware.removesuffix("-q35")
+    assert fields["fs"] == "ext4"
+    assert fields["root"] == "/dev/vda3"
+
+
+@real
+@pytest.mark.parametrize("firmware", FIRMWARES)
+def test_xfs_disk_boots(xfs_disk: DiskResult, disk_boots: qemu.Boots, firmware: str) -> None:
+    fields = _boot_ok(disk_boots, "xfs", firmware)
+    assert (fields["fw"], fields["fs"]) == (firmware.removesuffix("-q35"), "xfs")
+
+
+@real
+def test_btrfs_msdos_disk_with_swap_boots(btrfs_disk: DiskResult, disk_boots: qemu.Boots) -> None:
+    fields = _boot_ok(disk_boots, "btrfs", "bios")
+    assert (fields["fw"], fields["fs"], fields["root"]) == ("bios", "btrfs", "/dev/vda2")
+
+
+@real
+@pytest.mark.parametrize("firmware", UEFI)
+def test_root_grows_on_a_bigger_disk(
+    ext4_disk: DiskResult, disk_boots: qemu.Boots, firmware: str
+) -> None:
+    before = _boot_ok(disk_boots, "ext4", firmware)
+    after = _boot_ok(disk_boots, "bigger", firmware)
+    grown = int(after["size"]) - int(before["size"])
+    assert 900 <= grown <= 1024, (before, after)
 
 
 # ---- without a root or QEMU --------------------------------------------------

@@ -8,18 +8,25 @@ killed one left, and only that.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from kiwi_like import leftovers
+from kiwi_like.prepare.pipeline import STATE_FILE
 from tests.conftest import REPO
+from tests.descriptions import Image, Repository, Type, write_description
 from tests.faults import interrupt, processes_mentioning, result_files
+from tests.rpmrepo import RpmPackage, RpmRepo, busybox_package
+from tests.rpmrepo import build_repo as build_rpm_repo
 from tests.test_prepare import description, repo  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -40,8 +47,10 @@ def assert_clean(outcome, sig: signal.Signals, tmp_path: Path, *watched: Path) -
     errors = [line for line in outcome.lines_seen if line.startswith("kiwi-like: error:")]
     assert errors == [f"kiwi-like: error: interrupted by {sig.name}"], outcome.stderr[-3000:]
     assert "Traceback" not in outcome.stderr
-    assert not outcome.new_mounts, outcome.new_mounts
-    assert not outcome.new_loops, outcome.new_loops
+    # Other builds may run on the machine meanwhile: what is ours names our paths.
+    ours = [str(p) for p in (tmp_path, *watched)]
+    assert not [m for m in outcome.new_mounts if m.startswith(tuple(ours))], outcome.new_mounts
+    assert not [lo for lo in outcome.new_loops if any(p in lo for p in ours)], outcome.new_loops
     assert not processes_mentioning(tmp_path, *watched)
     target = tmp_path / "target"
     assert result_files(target) == []
@@ -85,6 +94,46 @@ def test_second_signal_still_cleans_up(description, tmp_path):  # noqa: F811
     assert_clean(outcome, signal.SIGINT, tmp_path)
 
 
+RPM_PACKAGES = [
+    busybox_package(),
+    RpmPackage("test-slow", post="touch /started\nbusybox sleep 60\n"),
+    RpmPackage("zypper"),  # kiwi bootstraps the package manager's own package: stand-ins
+    RpmPackage("dnf"),
+]
+
+
+@pytest.fixture(scope="module")
+def rpm_repo(tmp_path_factory: pytest.TempPathFactory) -> RpmRepo:
+    return build_rpm_repo(tmp_path_factory.mktemp("rpm") / "repo", RPM_PACKAGES)
+
+
+def _temporary_files(root: Path) -> list[str]:
+    """What package managers keep while they run: rpm's scriptlet files, locks, pid files."""
+    places = [root / "tmp", root / "var/tmp", root / "run"]
+    return sorted(str(p) for place in places if place.is_dir() for p in place.rglob("*"))
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+@pytest.mark.parametrize("manager", ["zypper", "dnf"])
+def test_interrupted_rpm_install(rpm_repo, tmp_path, manager, sig):
+    """During a package's %post, run by rpm under zypper or dnf on the host."""
+    image = Image(
+        name="Rpm-Image", packagemanager=manager, types=[Type("tbz")],
+        repositories=[Repository(rpm_repo.uri, "rpm-md", "local", attributes={
+            "repository_gpgcheck": "false", "package_gpgcheck": "false"})],
+        packages={"bootstrap": ["test-busybox"], "image": ["test-slow"]},
+    )  # fmt: skip
+    described = write_description(tmp_path / "description", image)
+    root = tmp_path / "target/build/image-root"
+    argv = [
+        "--debug", "system", "prepare", "--description", str(described), "--root", str(root),
+        "--shared-cache-dir", str(tmp_path / "cache"), "--temp-dir", str(tmp_path / "scratch"),
+    ]  # fmt: skip
+    outcome = interrupt(argv, "image packages", [sig], ready=root / "started")
+    assert_clean(outcome, sig, tmp_path)
+    assert _temporary_files(root) == []
+
+
 def _big_overlay(description_dir: Path) -> None:
     """64 MiB that xz cannot shrink: the container's compression takes a few seconds."""
     blob = description_dir / "root/opt/blob"
@@ -107,6 +156,54 @@ def test_interrupted_disk_assembly(prepared_root, tmp_path, sig):
     outcome = interrupt(argv, r"\$ mke2fs ", [sig], delay=1.0)
     assert_clean(outcome, sig, tmp_path, prepared_root)
     assert not list((prepared_root / "var/tmp").iterdir())  # nothing of mkinitramfs stays
+
+
+@contextmanager
+def _prepared_as(root: Path, profile: str, *type_attributes: str) -> Iterator[None]:
+    """The shared prepared root, as if prepared for `profile` (system create takes the
+    profiles from the root's state file); the state is put back afterwards."""
+    state = root / STATE_FILE
+    original = state.read_bytes()
+    data = json.loads(original)
+    data["options"].update(profiles=[profile], set_type_attrs=list(type_attributes))
+    state.write_text(json.dumps(data))
+    try:
+        yield
+    finally:
+        state.write_bytes(original)
+
+
+def _create_argv(root: Path, tmp_path: Path) -> list[str]:
+    return ["--debug", "system", "create", "--root", str(root),
+            "--target-dir", str(tmp_path / "target"), "--temp-dir", str(tmp_path / "scratch")]  # fmt: skip
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("program", "sig"),
+    [("mksquashfs", signal.SIGINT), ("mksquashfs", signal.SIGTERM), ("xorriso", signal.SIGTERM)],
+    ids=["mksquashfs-SIGINT", "mksquashfs-SIGTERM", "xorriso-SIGTERM"],
+)
+def test_interrupted_live_iso(prepared_root, tmp_path, program, sig):
+    """While the live ISO's squashfs root or the ISO itself is written. For xorriso the
+    squashfs is compressed with lz4: the ISO is bigger and comes sooner."""
+    attributes = ("squashfscompression=lz4",) if program == "xorriso" else ()
+    with _prepared_as(prepared_root, "live", *attributes):
+        outcome = interrupt(
+            _create_argv(prepared_root, tmp_path), rf"\$ {program} ", [sig], delay=1.0
+        )
+    assert_clean(outcome, sig, tmp_path, prepared_root)
+    assert not list((prepared_root / "var/tmp").iterdir())
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_interrupted_install_payload_compression(prepared_root, tmp_path, sig):
+    """While the finished disk is compressed into the install ISO's payload."""
+    with _prepared_as(prepared_root, "install"):
+        outcome = interrupt(_create_argv(prepared_root, tmp_path), r"\$ zstd ", [sig], delay=0.2)
+    assert_clean(outcome, sig, tmp_path, prepared_root)
+    assert not list((prepared_root / "var/tmp").iterdir())
 
 
 def _kill_when(argv: list[str], ready: Path) -> None:

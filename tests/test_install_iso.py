@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,8 @@ from kiwi_like.description.imagetypes.oem import install_settings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION, real
+from tests import qemu
+from tests.conftest import BOOT_TEST_DESCRIPTION, real, selected
 from tests.http_server import serving
 from tests.qemu import GUEST_HTTP, Answer, BootResult, boot
 
@@ -58,24 +60,101 @@ def _untouched(path: Path) -> bool:
     return path.stat().st_blocks == 0 and path.stat().st_size == TARGET_SIZE
 
 
-def _install(iso: Path, target: Path, firmware: str, *answers: Answer) -> BootResult:
-    """Boot the install ISO with `target` attached until the guest powers off."""
-    result = boot(cdrom=iso, target=target, firmware=firmware, marker=None, answers=answers)
-    assert result.returncode == 0, f"the installer did not power off:\n{result.tail()}"
-    return result
+UEFI = ["efi", "efi-q35"]  # OVMF on the pc machine and on q35 (closer to real hardware)
+
+
+@dataclass(frozen=True)
+class Installed:
+    """An install run and the boots of the disk it wrote (none when it did not power off)."""
+
+    target: Path
+    install: BootResult
+    boots: dict[str, BootResult]
+    requested: tuple[str, ...] = ()  # from the test HTTP server
+
+
+def _boot_installed(
+    target: Path, install: BootResult, firmwares: list[str], requested: list[str] | None = None
+) -> Installed:
+    """Boot the disk an install wrote with each firmware (side by side: QEMU writes an
+    overlay), unless the installer did not power off."""
+    boots = {}
+    if install.returncode == 0:
+        jobs = {firmware: qemu.background(boot, target, firmware) for firmware in firmwares}
+        boots = {firmware: job.result() for firmware, job in jobs.items()}
+    return Installed(target, install, boots, tuple(requested or ()))
+
+
+def _install_from_iso(iso: Path, target: Path, firmware: str, boots: list[str]) -> Installed:
+    """Boot the install ISO with the blank `target` attached until the guest powers off."""
+    result = boot(cdrom=iso, target=_blank(target), firmware=firmware, marker=None)
+    return _boot_installed(target, result, boots)
+
+
+def _install_from_network(served: Path, target: Path, boots: list[str]) -> Installed:
+    """installpxe: the installer boots over the network and fetches the image by HTTP."""
+    append = (served / f"{BASENAME}.append").read_text().strip()
+    with serving(served) as (port, requested):
+        result = boot(
+            target=_blank(target), kernel=served / f"{BASENAME}.kernel",
+            initrd=served / f"{BASENAME}.initrd", append=append.replace("{server}", GUEST_HTTP),
+            http_port=port, marker=None, timeout=900,
+        )  # fmt: skip
+    return _boot_installed(target, result, boots, requested)
 
 
 @pytest.fixture(scope="module")
-def unattended(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The create pipeline for the `install` profile: raw disk plus install ISO."""
+def install_boots() -> qemu.Boots:
+    return qemu.Boots()
+
+
+@pytest.fixture(scope="module")
+def unattended(
+    request: pytest.FixtureRequest,
+    prepared_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    install_boots: qemu.Boots,
+) -> Path:
+    """The create pipeline for the `install` profile: raw disk plus install ISO. The
+    installs from it (and the boots of what they wrote) start right away; then the
+    variants are built."""
     target = tmp_path_factory.mktemp("install")
     create_image(_build("install"), prepared_root, target, RuntimeConfig())
+    work = tmp_path_factory.mktemp("install-runs")
+    firmwares = selected(request, "test_unattended_install_then_boot_the_disk")
+    if firmwares:
+        install_boots.start_job(
+            "unattended", _install_from_iso, target / f"{BASENAME}.install.iso",
+            work / "unattended.raw", "bios", firmwares,
+        )  # fmt: skip
+    if selected(request, "test_network_install_then_boot_the_disk"):
+        served = work / "served"
+        with tarfile.open(target / f"{BASENAME}.install.tar") as tar:
+            tar.extractall(served, filter="data")
+        install_boots.start_job(
+            "network", _install_from_network, served, work / "network.raw", ["bios"]
+        )
+    if any(selected(request, test) for test in VARIANT_TESTS):
+        request.getfixturevalue("variants")  # built now, while these installs run
     return target
 
 
+VARIANT_TESTS = (
+    "test_nothing_is_written_unless_confirmed",
+    "test_confirmed_install_boots_the_installed_system",
+    "test_device_filter_leaving_no_disk",
+)
+
+
 @pytest.fixture(scope="module")
-def variants(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Install ISOs of one raw disk for the prompting and the filtered profile."""
+def variants(
+    request: pytest.FixtureRequest,
+    prepared_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    install_boots: qemu.Boots,
+) -> dict[str, Path]:
+    """Install ISOs of one raw disk for the prompting and the filtered profile; their
+    runs start right away."""
     from kiwi_like.create.iso.install import build_install_iso
 
     out = tmp_path_factory.mktemp("install-variants")
@@ -84,6 +163,24 @@ def variants(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     for profile in ("install-prompt", "install-filtered"):
         isos[profile] = out / f"{profile}.install.iso"
         build_install_iso(_build(profile), prepared_root, disk, isos[profile], out)
+    prompt = isos["install-prompt"]
+    for firmware in selected(request, "test_nothing_is_written_unless_confirmed"):
+        install_boots.start(
+            ("cancelled", firmware), cdrom=prompt, target=_blank(out / f"cancelled-{firmware}.raw"),
+            firmware=firmware, marker=None,
+            answers=[Answer(CONFIRM, "no"), Answer(POWER_OFF_PROMPT, "")],
+        )  # fmt: skip
+    for firmware in selected(request, "test_confirmed_install_boots_the_installed_system"):
+        install_boots.start(
+            ("confirmed", firmware), cdrom=prompt,
+            target=_blank(out / f"confirmed-{firmware}.raw"), firmware=firmware,
+            answers=[Answer(CONFIRM, "yes")], timeout=900,  # an install, then a boot
+        )  # fmt: skip
+    if selected(request, "test_device_filter_leaving_no_disk"):
+        install_boots.start(
+            "filtered", cdrom=isos["install-filtered"], target=_blank(out / "filtered.raw"),
+            firmware="bios", marker=None, answers=[Answer(POWER_OFF_PROMPT, "")],
+        )  # fmt: skip
     return isos
 
 
@@ -118,15 +215,24 @@ def test_install_iso_results_and_medium(unattended: Path) -> None:
         assert f"'/install/{name}'" in listing
 
 
+def _installed_ok(installed: Installed) -> BootResult:
+    result = installed.install
+    assert result.returncode == 0, f"the installer did not power off:\n{result.tail()}"
+    return result
+
+
 @real
-def test_unattended_install_then_boot_the_disk(unattended: Path, tmp_path: Path) -> None:
-    target = _blank(tmp_path / "target.raw")
-    installed = _install(unattended / f"{BASENAME}.install.iso", target, "bios")
-    assert "kiwi-like installer: installed Debian 12 disk test onto /dev/vda" in installed.console
-    assert "powering off (oem-shutdown)" in installed.console
-    check = subprocess.run(["sfdisk", "--verify", target], capture_output=True, text=True)
+@pytest.mark.parametrize("firmware", UEFI)
+def test_unattended_install_then_boot_the_disk(
+    unattended: Path, install_boots: qemu.Boots, firmware: str
+) -> None:
+    installed: Installed = install_boots["unattended"]
+    console = _installed_ok(installed).console
+    assert "kiwi-like installer: installed Debian 12 disk test onto /dev/vda" in console
+    assert "powering off (oem-shutdown)" in console
+    check = subprocess.run(["sfdisk", "--verify", installed.target], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout  # backup GPT moved to the end of the disk
-    booted = boot(target, "efi")
+    booted = installed.boots[firmware]
     assert booted.marker, booted.tail()
     fields = booted.fields()
     assert (fields["fw"], fields["root"], fields["fs"]) == ("efi", "/dev/vda3", "ext4")
@@ -134,51 +240,44 @@ def test_unattended_install_then_boot_the_disk(unattended: Path, tmp_path: Path)
 
 
 @real
-def test_network_install_then_boot_the_disk(unattended: Path, tmp_path: Path) -> None:
+def test_network_install_then_boot_the_disk(unattended: Path, install_boots: qemu.Boots) -> None:
     """installpxe: the installer boots over the network and fetches the image by HTTP."""
-    served = tmp_path / "served"
-    with tarfile.open(unattended / f"{BASENAME}.install.tar") as tar:
-        tar.extractall(served, filter="data")
-    append = (served / f"{BASENAME}.append").read_text().strip()
+    installed: Installed = install_boots["network"]
+    append = (installed.target.parent / "served" / f"{BASENAME}.append").read_text().strip()
     assert append.startswith(
         f"boot=kiwi-install kiwi-like.install={{server}}/{BASENAME}.install.conf"
     )
-    target = _blank(tmp_path / "target.raw")
-    with serving(served) as (port, requested):
-        installed = boot(
-            target=target, kernel=served / f"{BASENAME}.kernel",
-            initrd=served / f"{BASENAME}.initrd", append=append.replace("{server}", GUEST_HTTP),
-            http_port=port, marker=None, timeout=900,
-        )  # fmt: skip
-    assert installed.returncode == 0, installed.tail()
-    assert "kiwi-like installer: installed Debian 12 disk test onto /dev/vda" in installed.console
-    assert f"/{BASENAME}.raw.zst" in requested
-    booted = boot(target, "bios")
+    console = _installed_ok(installed).console
+    assert "kiwi-like installer: installed Debian 12 disk test onto /dev/vda" in console
+    assert f"/{BASENAME}.raw.zst" in installed.requested
+    booted = installed.boots["bios"]
     assert booted.marker, booted.tail()
     assert booted.fields()["root"] == "/dev/vda3"
 
 
+def _target(variants: dict[str, Path], name: str) -> Path:
+    """The disk a run of `variants` had attached (see the fixture)."""
+    return variants["install-prompt"].parent / f"{name}.raw"
+
+
 @real
-def test_nothing_is_written_unless_confirmed(variants: dict[str, Path], tmp_path: Path) -> None:
-    target = _blank(tmp_path / "target.raw")
-    result = _install(
-        variants["install-prompt"], target, "efi",
-        Answer(CONFIRM, "no"), Answer(POWER_OFF_PROMPT, ""),
-    )  # fmt: skip
+@pytest.mark.parametrize("firmware", UEFI)
+def test_nothing_is_written_unless_confirmed(
+    variants: dict[str, Path], install_boots: qemu.Boots, firmware: str
+) -> None:
+    result: BootResult = install_boots["cancelled", firmware]
+    assert result.returncode == 0, f"the installer did not power off:\n{result.tail()}"
     assert "will be written onto /dev/vda (2560 MiB): everything on it is lost" in result.console
     assert "kiwi-like installer: cancelled: nothing was written to /dev/vda" in result.console
-    assert _untouched(target)
+    assert _untouched(_target(variants, f"cancelled-{firmware}"))
 
 
 @real
+@pytest.mark.parametrize("firmware", UEFI)
 def test_confirmed_install_boots_the_installed_system(
-    variants: dict[str, Path], tmp_path: Path
+    variants: dict[str, Path], install_boots: qemu.Boots, firmware: str
 ) -> None:
-    target = _blank(tmp_path / "target.raw")
-    result = boot(
-        cdrom=variants["install-prompt"], target=target, firmware="efi",
-        answers=[Answer(CONFIRM, "yes")],
-    )  # fmt: skip
+    result: BootResult = install_boots["confirmed", firmware]
     assert "booting the installed system" in result.console
     assert result.marker, result.tail()
     assert result.fields()["root"] == "/dev/vda3"  # the target, not the CD
@@ -186,12 +285,14 @@ def test_confirmed_install_boots_the_installed_system(
 
 
 @real
-def test_device_filter_leaving_no_disk(variants: dict[str, Path], tmp_path: Path) -> None:
-    target = _blank(tmp_path / "target.raw")
-    result = _install(variants["install-filtered"], target, "bios", Answer(POWER_OFF_PROMPT, ""))
+def test_device_filter_leaving_no_disk(
+    variants: dict[str, Path], install_boots: qemu.Boots
+) -> None:
+    result: BootResult = install_boots["filtered"]
+    assert result.returncode == 0, f"the installer did not power off:\n{result.tail()}"
     assert "leaving out /dev/vda: excluded by the device filter '^/dev/vd'" in result.console
     assert "ERROR: no disk to install onto: nothing was written" in result.console
-    assert _untouched(target)
+    assert _untouched(_target(variants, "filtered"))
 
 
 # ---- without a root or QEMU --------------------------------------------------

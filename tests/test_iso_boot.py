@@ -1,7 +1,8 @@
 """The live ISO of build-tests/x86/debian-disk, booted from CD and as a USB stick.
 
 The ISO is created with `system create` from the session's prepared root
-(conftest.py) and booted in QEMU with SeaBIOS and OVMF: from an IDE CD drive
+(conftest.py) and booted in QEMU with SeaBIOS and OVMF (on the pc and the q35
+machine), all boots in the background as soon as the ISO exists: from an IDE CD drive
 with no disk attached, and as the only (virtio) disk, which is what a USB
 stick written with dd looks like. The image's boot-ok service reports the
 root file system: live-boot's overlay. The tests at the end need neither a
@@ -34,19 +35,70 @@ from kiwi_like.description.imagetypes.medium import iso_settings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION, MINIMAL, real
-from tests.qemu import boot
+from tests import qemu
+from tests.conftest import BOOT_TEST_DESCRIPTION, MINIMAL, real, selected
 
 BASENAME = "Debian-Disk-Test.x86_64-1.0.0"
 
 
+FIRMWARES = ["bios", "efi", "efi-q35"]  # q35: OVMF on the machine closest to real hardware
+
+
 @pytest.fixture(scope="module")
-def live_target(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The create stage for the live profile, from the shared root."""
+def live_boots() -> qemu.Boots:
+    return qemu.Boots()
+
+
+@pytest.fixture(scope="module")
+def live_target(
+    request: pytest.FixtureRequest,
+    prepared_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    live_boots: qemu.Boots,
+) -> Path:
+    """The create stage for the live profile, from the shared root, and the boots of the
+    tests, started as soon as their ISO exists. The persistent stick comes first: its
+    boots must run one after the other, so they start while the live ISO is created."""
+    if selected(request, "test_hybridpersistent_stick_keeps_changes"):
+        stick = _persistent_stick(prepared_root, tmp_path_factory.mktemp("live-persistent"))
+        live_boots.start_job("persistent", _boot_in_turn, stick, PERSISTENT_BOOTS)
     target = tmp_path_factory.mktemp("live")
     build = load_build(BOOT_TEST_DESCRIPTION, BuildOptions(profiles=("live",)), RuntimeConfig())
     create_image(build, prepared_root, target, RuntimeConfig())
+    iso = target / f"{BASENAME}.iso"
+    for firmware in selected(request, "test_live_iso_boots_from_cd"):
+        live_boots.start(("cd", firmware), cdrom=iso, firmware=firmware)
+    for firmware in selected(request, "test_live_iso_boots_as_usb_stick"):
+        live_boots.start(("usb", firmware), iso, firmware)
     return target
+
+
+# the persistent stick boots once with each firmware, in this order: each boot sees the last
+PERSISTENT_BOOTS = ("bios", "efi", "efi-q35")
+
+
+def _persistent_stick(prepared_root: Path, work: Path) -> Path:
+    """The live-persistent ISO written to a stick bigger than the ISO."""
+    build = load_build(
+        BOOT_TEST_DESCRIPTION, BuildOptions(profiles=("live-persistent",)), RuntimeConfig()
+    )
+    out = work / "out"
+    create_image(build, prepared_root, out, RuntimeConfig())
+    stick = work / "stick.raw"
+    subprocess.run(["cp", "--sparse=always", out / f"{BASENAME}.iso", stick], check=True)
+    os.truncate(stick, 1536 << 20)
+    return stick
+
+
+def _boot_in_turn(stick: Path, firmwares: tuple[str, ...]) -> list[qemu.BootResult]:
+    """Boot the writable stick with each firmware in turn, until one fails."""
+    results = []
+    for firmware in firmwares:
+        # the first boot also makes the persistence partition
+        results.append(qemu.boot(target=stick, firmware=firmware, timeout=900))
+        if not results[-1].marker:
+            break
+    return results
 
 
 def _xorriso(iso: Path, *commands: str) -> str:
@@ -86,49 +138,46 @@ def test_el_torito_entries_and_identity(live_target: Path) -> None:
     for name in ("vmlinuz", "initrd.img", "filesystem.squashfs"):
         assert f"'/live/{name}'" in listing
     config = _grub_cfg(iso, live_target.parent)
-    assert "linux /live/vmlinuz boot=live components console=ttyS0,115200" in config
+    assert "linux /live/vmlinuz boot=live components nonetworking console=ttyS0,115200" in config
 
 
 @real
-@pytest.mark.parametrize("firmware", ["bios", "efi"])
-def test_live_iso_boots_from_cd(live_target: Path, firmware: str) -> None:
-    booted = boot(cdrom=live_target / f"{BASENAME}.iso", firmware=firmware)
+@pytest.mark.parametrize("firmware", FIRMWARES)
+def test_live_iso_boots_from_cd(live_target: Path, live_boots: qemu.Boots, firmware: str) -> None:
+    booted = live_boots["cd", firmware]
     assert booted.marker, booted.tail()
     fields = booted.fields()
-    assert (fields["fw"], fields["fs"]) == (firmware, "overlay")
+    assert (fields["fw"], fields["fs"]) == (firmware.removesuffix("-q35"), "overlay")
     assert booted.returncode == 0, booted.tail()
 
 
 @real
-@pytest.mark.parametrize("firmware", ["bios", "efi"])
-def test_live_iso_boots_as_usb_stick(live_target: Path, firmware: str) -> None:
-    booted = boot(live_target / f"{BASENAME}.iso", firmware)
+@pytest.mark.parametrize("firmware", FIRMWARES)
+def test_live_iso_boots_as_usb_stick(
+    live_target: Path, live_boots: qemu.Boots, firmware: str
+) -> None:
+    booted = live_boots["usb", firmware]
     assert booted.marker, booted.tail()
-    assert (booted.fields()["fw"], booted.fields()["fs"]) == (firmware, "overlay")
+    fields = booted.fields()
+    assert (fields["fw"], fields["fs"]) == (firmware.removesuffix("-q35"), "overlay")
 
 
 @real
 def test_hybridpersistent_stick_keeps_changes(
-    prepared_root: Path, live_target: Path, tmp_path: Path
+    live_target: Path, live_boots: qemu.Boots, tmp_path: Path
 ) -> None:
     """Written to a bigger stick, the persistent ISO makes its persistence partition on
-    the first boot and the second boot sees what the first one wrote."""
-    build = load_build(
-        BOOT_TEST_DESCRIPTION, BuildOptions(profiles=("live-persistent",)), RuntimeConfig()
-    )
-    out = tmp_path / "out"
-    create_image(build, prepared_root, out, RuntimeConfig())
-    stick = tmp_path / "stick.raw"
-    subprocess.run(["cp", "--sparse=always", out / f"{BASENAME}.iso", stick], check=True)
-    os.truncate(stick, 1536 << 20)
-    first = boot(target=stick, firmware="bios")
+    the first boot and every later boot sees what the earlier ones wrote (bios, then
+    efi on pc, then efi on q35)."""
+    first, *later = live_boots["persistent"]
     assert first.marker, first.tail()
     assert "kiwi-like persistence: made /dev/vda3" in first.console
     assert first.fields()["boots"] == "1"
-    second = boot(target=stick, firmware="efi")
-    assert second.marker, second.tail()
-    assert second.fields()["boots"] == "2"  # the first boot's change persisted
-    assert "kiwi-like persistence: made" not in second.console
+    for count, booted in enumerate(later, start=2):
+        assert booted.marker, booted.tail()
+        assert booted.fields()["boots"] == str(count)  # the earlier boots' change persisted
+        assert "kiwi-like persistence: made" not in booted.console
+    assert len(later) == len(PERSISTENT_BOOTS) - 1
     # the plain live ISO keeps nothing: every boot is its first
     plain = live_target / f"{BASENAME}.iso"
     assert "persistence" not in _grub_cfg(plain, tmp_path)
@@ -173,7 +222,6 @@ def test_iso_defaults(write_description) -> None:  # type: ignore[no-untyped-def
     [
         ("firmware=ofw", "firmware 'ofw' is not supported for ISO images"),
         ("squashfscompression=lzma", "squashfscompression"),
-        ("initrd_system=dracut", "not supported for live ISOs yet"),
     ],
 )
 def test_unsupported_iso_settings(attr: str, message: str) -> None:
@@ -189,7 +237,7 @@ def test_live_menu_and_early_config() -> None:
     assert "    initrd /live/initrd.img\n" in config
     (persistent,) = live_menu_entries(settings, persistent=True)
     assert persistent.commands[0].startswith(
-        "linux /live/vmlinuz boot=live components persistence console=ttyS0,115200"
+        "linux /live/vmlinuz boot=live components nonetworking persistence console=ttyS0,115200"
     )
     two = grub_cfg(settings.menu, [MenuEntry.linux("a", "/k", "/i", ()), HARD_DISK], 1)
     assert "set default=1" in two

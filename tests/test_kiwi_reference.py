@@ -83,36 +83,7 @@ class Known:
         )
 
 
-KNOWN_DIFFERENCES: tuple[Known, ...] = (
-    Known(
-        "*",
-        "bootstrap",
-        "kiwi adds the package manager (zypper, dnf for dnf4, apk-tools for apk, ...) to the "
-        "bootstrap packages when the image has packages (XMLState.get_bootstrap_packages), so "
-        "the image can install packages itself; kiwi-like's resolve._package_lists does not",
-    ),
-    Known(
-        "test/data/example_runtime_checker_config.xml",
-        "load",
-        "kiwi loads a selection without <version> (get_image_version is ''; its runtime check "
-        "refuses it only when building); kiwi-like refuses it when loading",
-        contains="have no <version>",
-    ),
-    Known(
-        "test/data/example_runtime_checker_config.xml",
-        "version",
-        'without --profile kiwi takes the import="true" profiles without their <requires> '
-        "(XMLState._used_profiles), so it misses the <version> of the required profile "
-        "'metadata'; kiwi-like adds required profiles in every case",
-        selection="profile=- *",
-    ),
-    Known(
-        "test/data/example_pxe_config.xml",
-        "type",
-        "kiwi 11 keeps the legacy type name 'pxe' (a kis type for it: Defaults."
-        "get_kis_image_types); kiwi-like renames it 'kis' with a deprecation warning",
-    ),
-)
+KNOWN_DIFFERENCES: tuple[Known, ...] = ()
 
 
 # What kiwi itself refuses (not compared): "<file> [<selection>]" -> (text of kiwi's error,
@@ -381,12 +352,6 @@ def test_kiwi_like_reads_kiwis_descriptions_as_kiwi(comparison: Comparison) -> N
 
 
 @pytest.mark.network
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 is not finished: about 19% of kiwi's selections are identical today; "
-    "most differ by the package manager kiwi adds to the bootstrap packages (see "
-    "KNOWN_DIFFERENCES); strict, so this turns into a failure once the bar is reached",
-)
 def test_at_least_99_percent_of_kiwis_selections_identical(comparison: Comparison) -> None:
     identical, pairs = comparison.identical, len(comparison.pairs)
     first_line = report(comparison, [], []).split("\n")[0]

@@ -211,8 +211,12 @@ def test_certificates_apk_repositories_and_requires_arch(kiwi, tmp_path: Path) -
     assert x86.code == 0, x86.err
     assert x86.json()["profiles"] == ["a"]
     assert x86.json()["repositories"][1]["type"] == "apk"
-    arm = info(kiwi, directory, "--target-arch", "aarch64")
+    arm = info(kiwi, directory, "--target-arch", "aarch64", "--profile", "a")
     assert arm.json()["profiles"] == ["a", "b"]
+    # without --profile kiwi imports "a" without its <requires>: kiwi-like too, and says so
+    imported = info(kiwi, directory, "--target-arch", "aarch64")
+    assert imported.json()["profiles"] == ["a"]
+    assert "without the profiles it requires (b)" in imported.err
 
 
 # ---- kiwi's schematron rules ----------------------------------------------------------
@@ -517,8 +521,8 @@ def test_system_build_refuses_before_any_work(kiwi, tmp_path: Path, types, body,
 @pytest.mark.parametrize(
     ("types", "body", "manager", "expected"),
     [
-        ('<type image="tbz"/>', "", "zypper", "image type 'tbz' cannot be created yet"),
-        (f"<type {OEM}/>", "", "pacman", "packagemanager 'pacman' is not supported yet"),
+        ('<type image="cpio"/>', "", "zypper", "image type 'cpio' cannot be created yet"),
+        (f"<type {OEM}/>", "", "apk", "packagemanager 'apk' is not supported yet"),
         (f"<type {OEM}/>", '<repository type="apk"><source path="http://r.example/"/></repository>',
          "apt", "type 'apk' cannot be used with the apt package manager"),
     ],

@@ -66,7 +66,7 @@ def test_kiwi_file(tmp_path):
     assert find_description_file(directory, "/other.xml") == (directory / "other.xml").resolve()
     with pytest.raises(DescriptionError, match="--kiwi-file none.xml: no such file"):
         find_description_file(directory, "none.xml")
-    with pytest.raises(DescriptionError, match="--kiwi-file sub: no such file"):
+    with pytest.raises(DescriptionError, match="--kiwi-file sub: is not a regular file"):
         find_description_file(directory, "sub")
 
 

@@ -280,6 +280,8 @@ OBS_DESCRIPTION = f"""\
         <package name="fdisk"/>
         <package name="grub-pc-bin"/>
         <package name="grub-efi-amd64-bin"/>
+        <package name="shim-signed"/>
+        <package name="grub-efi-amd64-signed"/>
     </packages>
     <packages type="bootstrap">
         <package name="ca-certificates"/>
@@ -533,23 +535,37 @@ def test_obs_build_worker_behaviour(obs_run):
         assert entries == [], stored
 
 
-@pytest.mark.network
-@pytest.mark.slow
-@pytest.mark.boot
-@pytest.mark.parametrize("firmware", ["bios", "efi"])
-def test_obs_built_disk_boots(obs_run, firmware, tmp_path):
-    from tests.qemu import OVMF, boot
+@pytest.fixture(scope="module")
+def obs_boots(request, obs_run, tmp_path_factory):
+    """The built disk's boots, all started at once (they run side by side)."""
+    from tests import qemu
+    from tests.conftest import selected
 
-    if firmware == "efi" and not OVMF.is_file():
-        pytest.skip("needs ovmf (make setup)")
-    assert obs_run.returncode == 0, obs_run.log[-3000:]
+    boots = qemu.Boots()
+    if obs_run.returncode != 0:
+        return boots
     (disk,) = [p for p in obs_run.results.iterdir() if p.name.endswith((".raw", ".raw.xz"))]
     if disk.name.endswith(".xz"):
-        plain = tmp_path / disk.name.removesuffix(".xz")
+        plain = tmp_path_factory.mktemp("obs-disk") / disk.name.removesuffix(".xz")
         with plain.open("wb") as out:
             subprocess.run(["xz", "-dc", str(disk)], stdout=out, check=True)
         disk = plain
-    result = boot(disk, firmware)
+    for firmware in selected(request, "test_obs_built_disk_boots"):
+        boots.start(firmware, disk, firmware)
+    return boots
+
+
+@pytest.mark.network
+@pytest.mark.slow
+@pytest.mark.boot
+@pytest.mark.parametrize("firmware", ["bios", "efi", "efi-q35"])
+def test_obs_built_disk_boots(obs_run, obs_boots, firmware):
+    from tests.qemu import OVMF
+
+    if firmware != "bios" and not OVMF.is_file():
+        pytest.skip("needs ovmf (make setup)")
+    assert obs_run.returncode == 0, obs_run.log[-3000:]
+    result = obs_boots[firmware]
     assert result.marker is not None, result.tail()
-    assert result.fields()["fw"] == firmware
+    assert result.fields()["fw"] == firmware.removesuffix("-q35")
     assert result.fields()["fs"] == "ext4"

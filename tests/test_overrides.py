@@ -41,7 +41,7 @@ def test_trailing_and_empty_fields_mean_not_given():
     [
         ("", "source URI is missing"),
         ("http://x.example,debian", "unknown repository type 'debian'"),
-        ("http://x.example,rpm-md,a,high", "priority must be a number"),
+        ("http://x.example,rpm-md,a,high", "priority: 'high' must be a whole number"),
         ("http://x.example,rpm-md,a,1,yes", "imageinclude must be true or false"),
         ("http://x.example,rpm-md,a,1,true,true,key.gpg", "signing keys must be written"),
         ("a,b,c,d,e,f,g,h,i,j,k,l", "too many fields"),

@@ -40,6 +40,7 @@ NAMES = {
     "dnf5": "dnf",
     "microdnf": "dnf",
     "yum": "dnf",
+    "pacman": "pacman",
 }
 KINDS = pytest.mark.parametrize("kind", PACKAGE_MANAGERS, ids=lambda kind: kind.name)
 
@@ -72,11 +73,11 @@ def test_names_and_aliases(name, canonical):
 
 def test_unknown_name_is_one_line_naming_the_supported_ones():
     with pytest.raises(KiwiLikeError) as error:
-        package_manager_kind("pacman")
+        package_manager_kind("apk")
     message = str(error.value)
     assert message == (
-        "packagemanager 'pacman' is not supported yet "
-        "(supported: apt, apt-get, zypper, dnf, dnf4, dnf5, microdnf, yum)"
+        "packagemanager 'apk' is not supported yet "
+        "(supported: apt, apt-get, zypper, dnf, dnf4, dnf5, microdnf, yum, pacman)"
     )
 
 
@@ -160,11 +161,11 @@ def test_rpm_managers_without_repositories_have_none(tmp_path):
 
 
 def test_a_manager_without_adapter_still_resolves_and_fails_in_prepare(tmp_path):
-    """pacman is schema-valid: `image info` works, making its adapter is the one-line error."""
+    """apk is schema-valid: `image info` works, making its adapter is the one-line error."""
     options = BuildOptions(add_repos=("http://extra.example/repo",))
-    build = load(tmp_path, Image(packagemanager="pacman"), options)
+    build = load(tmp_path, Image(packagemanager="apk"), options)
     assert [r.type for r in build.repositories] == ["rpm-md"]
-    with pytest.raises(KiwiLikeError, match="packagemanager 'pacman' is not supported yet"):
+    with pytest.raises(KiwiLikeError, match="packagemanager 'apk' is not supported yet"):
         package_manager_for(build, tmp_path / "root", tmp_path / "scratch", RuntimeConfig())
 
 
@@ -236,7 +237,7 @@ def test_clear_cache_removes_the_package_managers_directories_only(tmp_path):
         (cache / name / "packages/some.pkg").write_text("x")
     (cache / "unrelated").mkdir()
     (cache / "unrelated/keep").write_text("x")
-    assert set(all_cache_dirs()) == {"apt", "zypper", "dnf"}
+    assert set(all_cache_dirs()) == {"apt", "zypper", "dnf", "pacman"}
     clear_cache(cache)
     assert not any((cache / name).exists() for name in all_cache_dirs())
     assert (cache / "unrelated/keep").is_file()

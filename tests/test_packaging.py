@@ -63,5 +63,7 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
         "create/iso/installer/hook",
         "create/iso/persistence/kiwi-like-persistence",
         "create/pxe/netboot/kiwi-netboot",
+        "create/boot/dracut_modules/90kiwi-like-live/module-setup.sh",
+        "create/boot/dracut_modules/90kiwi-like-install/kiwi-like-install.sh",
     ):
         assert (package / data).is_file(), data

@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from kiwi_like.description.imagetypes.kis import kis_settings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
-from tests.conftest import BOOT_TEST_DESCRIPTION, real
+from tests import qemu
+from tests.conftest import BOOT_TEST_DESCRIPTION, real, selected
 from tests.http_server import serving
 from tests.qemu import GUEST_HTTP, Answer, BootResult, boot
 
@@ -61,24 +63,53 @@ def kis_target(prepared_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def served(kis_target: Path) -> Path:
-    """The tarball unpacked, as a boot server would hold it."""
+def served(request: pytest.FixtureRequest, kis_target: Path, kis_boots: qemu.Boots) -> Path:
+    """The tarball unpacked, as a boot server would hold it. The network boots start
+    right away: from it and from a copy with a corrupted root image."""
     directory = kis_target.parent / "kis-served"
     with tarfile.open(kis_target / f"{BASE}.tar.xz") as tar:
         tar.extractall(directory, filter="data")
+    if selected(request, "test_network_boot_from_http"):
+        kis_boots.start_job("good", _netboot, directory)
+    if selected(request, "test_corrupted_root_image_is_not_booted"):
+        corrupt = kis_target.parent / "kis-corrupt"
+        shutil.copytree(directory, corrupt)
+        image = corrupt / f"{BASE}.squashfs"
+        with open(image, "r+b") as handle:
+            handle.seek(image.stat().st_size // 2)
+            byte = handle.read(1)
+            handle.seek(-1, 1)
+            handle.write(bytes([byte[0] ^ 0xFF]))
+        power_off = Answer(re.compile(r"Press Enter to power off"), "")
+        kis_boots.start_job("corrupt", _netboot, corrupt, power_off)
     return directory
 
 
-def _netboot(directory: Path, port: int, *answers: Answer) -> BootResult:
+@pytest.fixture(scope="module")
+def kis_boots() -> qemu.Boots:
+    return qemu.Boots()
+
+
+@dataclass(frozen=True)
+class NetBoot:
+    result: BootResult
+    requested: tuple[str, ...]  # what the guest fetched from the test HTTP server
+
+
+def _netboot(directory: Path, *answers: Answer) -> NetBoot:
+    """Boot the tarball's kernel and initrd, served from `directory` (kis boots do not
+    use firmware: QEMU loads the kernel, as a PXE loader would)."""
     append = (directory / f"{BASE}.append").read_text().strip()
-    return boot(
-        kernel=directory / f"{BASE}.kernel",
-        initrd=directory / f"{BASE}.initrd",
-        append=append.replace("{server}", GUEST_HTTP),
-        http_port=port,
-        memory=1536,  # the root image lives in RAM
-        answers=answers,
-    )
+    with serving(directory) as (port, requested):
+        result = boot(
+            kernel=directory / f"{BASE}.kernel",
+            initrd=directory / f"{BASE}.initrd",
+            append=append.replace("{server}", GUEST_HTTP),
+            http_port=port,
+            memory=1536,  # the root image lives in RAM
+            answers=answers,
+        )
+    return NetBoot(result, tuple(requested))
 
 
 @real
@@ -101,27 +132,18 @@ def test_tarball_content_and_results(kis_target: Path, served: Path) -> None:
 
 
 @real
-def test_network_boot_from_http(served: Path) -> None:
-    with serving(served) as (port, requested):
-        booted = _netboot(served, port)
+def test_network_boot_from_http(served: Path, kis_boots: qemu.Boots) -> None:
+    netboot: NetBoot = kis_boots["good"]
+    booted = netboot.result
     assert booted.marker, booted.tail()
     assert booted.fields()["fs"] == "overlay"
-    assert f"/{BASE}.squashfs" in requested
+    assert f"/{BASE}.squashfs" in netboot.requested
     assert "kiwi-like netboot: checksum ok" in booted.console
 
 
 @real
-def test_corrupted_root_image_is_not_booted(served: Path, tmp_path: Path) -> None:
-    corrupt = tmp_path / "served"
-    shutil.copytree(served, corrupt)
-    image = corrupt / f"{BASE}.squashfs"
-    with open(image, "r+b") as handle:
-        handle.seek(image.stat().st_size // 2)
-        byte = handle.read(1)
-        handle.seek(-1, 1)
-        handle.write(bytes([byte[0] ^ 0xFF]))
-    with serving(corrupt) as (port, _):
-        result = _netboot(corrupt, port, Answer(re.compile(r"Press Enter to power off"), ""))
+def test_corrupted_root_image_is_not_booted(served: Path, kis_boots: qemu.Boots) -> None:
+    result = kis_boots["corrupt"].result
     assert result.marker is None
     assert re.search(
         rf"kiwi-like netboot: ERROR: checksum mismatch for {GUEST_HTTP}/{BASE}\.squashfs "

@@ -30,7 +30,14 @@ from kiwi_like.description.uri import refuse_unbuildable
 from kiwi_like.errors import DescriptionError
 from kiwi_like.runtime_config import OBS_DOWNLOAD_URL, RuntimeConfig
 from tests.conftest import REPO
-from tests.debrepo import DebPackage, build_deb, build_repo, busybox_package, host_architecture
+from tests.debrepo import (
+    MANAGER_STAND_IN,
+    DebPackage,
+    build_deb,
+    build_repo,
+    busybox_package,
+    host_architecture,
+)
 from tests.descriptions import CUSTOM_BOOTSTRAP, Image, Repository, write_description
 from tests.http_server import serving
 
@@ -153,7 +160,9 @@ def test_obs_outside_a_worker_uses_kiwis_download_server(tmp_path):
 @pytest.mark.usefixtures("outside")
 def test_prepare_from_obs_through_the_configured_download_server(kiwi, tmp_path):
     served = tmp_path / "served"
-    repo = build_repo(served / "Debian:/12/standard", [busybox_package(), STANDARD])
+    repo = build_repo(
+        served / "Debian:/12/standard", [busybox_package(), MANAGER_STAND_IN, STANDARD]
+    )
     with serving(served) as (port, requested):
         directory = description(
             tmp_path / "d", [Repository("obs://Debian:12/standard", key=repo.key)]
@@ -206,7 +215,9 @@ def test_distribution_kept_only_where_the_worker_made_dists(worker, tmp_path):
 
 def test_obsrepositories_in_a_worker_builds_from_all_its_repositories(kiwi, worker, tmp_path):
     repos = worker / WORKER_REPOS
-    obs_repository(repos, "Debian:12/standard", [busybox_package(), STANDARD], "bookworm")
+    obs_repository(
+        repos, "Debian:12/standard", [busybox_package(), MANAGER_STAND_IN, STANDARD], "bookworm"
+    )
     obs_repository(repos, "home:me:extras/Debian_12", [EXTRA], "bookworm")
     # obs-build's compatibility link for old kiwi versions is not a repository
     (repos / "home:").mkdir()
@@ -236,7 +247,9 @@ def test_obsrepositories_in_a_worker_builds_from_all_its_repositories(kiwi, work
 
 def test_flat_worker_repository_without_signature(kiwi, worker, tmp_path):
     """obs-build without a distribution: flat, unsigned; no gpgcheck attribute needed."""
-    obs_repository(worker / WORKER_REPOS, "Debian:12/standard", [busybox_package(), STANDARD])
+    obs_repository(
+        worker / WORKER_REPOS, "Debian:12/standard", [busybox_package(), MANAGER_STAND_IN, STANDARD]
+    )
     directory = description(tmp_path / "d", [Repository("obs://Debian:12/standard")])
     root = tmp_path / "root"
     result = prepare(kiwi, directory, root, tmp_path / "cache")
@@ -291,7 +304,7 @@ def _line(directory: Path, text: str) -> int:
 
 
 def test_prepare_from_an_iso_read_with_xorriso(kiwi, tmp_path):
-    repo = build_repo(tmp_path / "medium", [busybox_package(), STANDARD])
+    repo = build_repo(tmp_path / "medium", [busybox_package(), MANAGER_STAND_IN, STANDARD])
     iso = tmp_path / "repo.iso"
     subprocess.run(
         ["xorriso", "-as", "mkisofs", "-quiet", "-r", "-J", "-V", "REPO", "-o", iso, repo.path],

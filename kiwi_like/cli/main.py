@@ -15,8 +15,11 @@ from docopt import DocoptExit, docopt
 from kiwi_like import __version__
 from kiwi_like.cli import image_info, image_resize, options, result, system_create, system_prepare
 from kiwi_like.cli.command import Command
+from kiwi_like.cli.logfile import check_logfile
+from kiwi_like.cli.usage_error import explain
+from kiwi_like.description import sanity
 from kiwi_like.errors import CommandLineError, KiwiLikeError
-from kiwi_like.log import color_error, log, parse_loglevel, setup_logging
+from kiwi_like.log import color_error, failed_logfile, log, parse_loglevel, setup_logging
 from kiwi_like.prepare import scripts
 from kiwi_like.redaction import redact
 
@@ -68,6 +71,14 @@ REFUSED_COMMANDS = {
 MAX_ERROR_LENGTH = 500
 
 
+def _needs_root(service: str, command: str, args: dict[str, Any]) -> bool:
+    """kiwi's Privileges.check_for_root_permissions: every system command (they mount,
+    chroot and install), and result bundle when it builds an rpm."""
+    if service == "system":
+        return True
+    return (service, command) == ("result", "bundle") and bool(args.get("--package-as-rpm"))
+
+
 def _error(message: str, color: bool = False) -> int:
     """The one line a user sees: secrets masked, line breaks folded, length bounded."""
     line = " ".join(redact(message).split())
@@ -85,11 +96,24 @@ def _setenv(args: dict[str, Any]) -> dict[str, str]:
         name, equals, value = assignment.partition("=")
         if not equals or not name:
             raise CommandLineError(f"--setenv: expected variable=value, not '{assignment}'")
+        sanity.refuse_unless("--setenv", sanity.ENVIRONMENT_NAME, name)
         variables[name] = value
     return variables
 
 
+# Paths reach command lines and files too: no control characters (a newline in --root
+# would end up in the state file, log lines and the programs' arguments)
+PATH_OPTIONS = (
+    "--description", "--root", "--target-dir", "--bundle-dir", "--temp-dir",
+    "--shared-cache-dir", "--config", "--kiwi-file", "--logfile", "--logsocket",
+)  # fmt: skip
+
+
 def _run(handler: Command, args: dict[str, Any]) -> int:
+    for option in PATH_OPTIONS:
+        if isinstance(args.get(option), str):
+            sanity.refuse_unless(option, sanity.ANY_TEXT, args[option])
+    check_logfile(args)
     setup_logging(
         debug=bool(args.get("--debug")),
         logfile=args.get("--logfile"),
@@ -106,7 +130,11 @@ def _run(handler: Command, args: dict[str, Any]) -> int:
     for name, value in variables.items():
         log.info("--> Set Env[%s]=%s", name, value)
     with scripts.exported(variables):
-        return handler.run(args)
+        code = handler.run(args)
+    failure = failed_logfile()
+    if failure and code == 0:  # the work is done, but its log is incomplete
+        raise CommandLineError(f"{failure}: the log is incomplete")
+    return code
 
 
 def _parse(usage: str, argv: Sequence[str], options_first: bool = False) -> dict[str, Any] | int:
@@ -139,7 +167,10 @@ class _Stopping:
         raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
+    """`exiting`: the process ends right after (the command line): once interrupted, it
+    ignores signals to the end, so a late one cannot change the exit code (a Python
+    handler would be reset while the interpreter shuts down; SIG_IGN stays)."""
     if threading.current_thread() is not threading.main_thread():
         return _main(argv)  # signals reach the main thread only
     handler = _Stopping()
@@ -148,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     finally:
         for sig, action in previous.items():
-            signal.signal(sig, action)
+            interrupted = exiting and handler.received is not None
+            signal.signal(sig, signal.SIG_IGN if interrupted else action)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -157,7 +189,10 @@ def _main(argv: Sequence[str] | None) -> int:
         argv = ["--help"]
     top = _parse(USAGE, argv, options_first=True)
     if isinstance(top, int):
-        return _error("invalid command line, see 'kiwi-ng --help'") if top < 0 else top
+        if top >= 0:
+            return top
+        later = [handler.usage for handler in COMMANDS.values()]
+        return _error(explain(USAGE, argv, "see 'kiwi-ng --help'", top=True, later=later))
     service = next(s for s in ("image", "system", "result") if top[s])
     command = top["<command>"]
     handler = COMMANDS.get((service, command))
@@ -171,10 +206,14 @@ def _main(argv: Sequence[str] | None) -> int:
     parsed = _parse(handler.usage, [service, command, *top["<args>"]])
     if isinstance(parsed, int):
         if parsed < 0:
-            return _error(f"invalid command line, see 'kiwi-ng {service} {command} --help'")
+            see = f"see 'kiwi-ng {service} {command} --help'"
+            return _error(explain(handler.usage, [service, command, *top["<args>"]], see))
         return parsed
     args = options.merge(top, parsed)
     color = bool(args.get("--color-output"))
+    if _needs_root(service, command, args) and os.geteuid() != 0:
+        # before anything is created: kiwi's own words
+        return _error(f"{service} {command}: operation requires root permissions", color)
     try:
         return _run(handler, args)
     except KiwiLikeError as error:
@@ -195,7 +234,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def run() -> None:
     try:
-        sys.exit(main())
+        sys.exit(main(exiting=True))
     except BrokenPipeError:
         # the reader went away (`kiwi-ng --help | head`): stop quietly, as a pipe expects
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

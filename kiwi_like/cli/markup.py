@@ -14,13 +14,15 @@ from typing import Any
 import yaml
 from lxml import etree
 
+from kiwi_like.description.xmlload import text_of
+
 Value = Any
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def to_data(element: etree._Element) -> Value:
     children = [c for c in element if isinstance(c.tag, str)]
-    text = (element.text or "").strip() or None
+    text = (text_of(element) or "").strip() or None  # xmltodict joins around comments
     if not element.attrib and not children:
         return text
     data: dict[str, Value] = {f"@{name}": str(value) for name, value in element.attrib.items()}

@@ -7,13 +7,15 @@ also write them after the command, so every command accepts both places.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kiwi_like.description import ResolvedBuild
-from kiwi_like.description.overrides import BuildOptions
+from kiwi_like.description import ResolvedBuild, sanity
+from kiwi_like.description.overrides import BuildOptions, check_credentials_given_with_repositories
 from kiwi_like.description.support import check_supported
+from kiwi_like.errors import CommandLineError
 from kiwi_like.log import log
 from kiwi_like.prepare.certificates import check_target_distribution
 from kiwi_like.runtime_config import RuntimeConfig, load_runtime_config
@@ -117,9 +119,18 @@ def runtime_config(args: Mapping[str, Any]) -> RuntimeConfig:
     then the default.
     """
     config = load_runtime_config(args.get("--config"))
+    source = "runtime config cache.shared_dir"
     if args.get("--shared-cache-dir"):
         cache_dir = Path(args["--shared-cache-dir"]).absolute()
         config = dataclasses.replace(config, shared_cache_dir=cache_dir)
+        source = "--shared-cache-dir"
+    # mmdebstrap's sync-in/sync-out hooks split their arguments at white space
+    if re.search(r"\s", str(config.shared_cache_dir)) or sanity.has_control(
+        str(config.shared_cache_dir)
+    ):
+        raise CommandLineError(
+            f"{source}: '{config.shared_cache_dir}' must be a directory without white space"
+        )
     return config
 
 
@@ -153,10 +164,19 @@ def _list(args: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _input_files(args: Mapping[str, Any], option: str) -> tuple[str, ...]:
+    """Files the build reads later: missing ones are refused now, before any work."""
+    for name in _list(args, option):
+        if not Path(name).is_file():
+            raise CommandLineError(f"{option} {name}: file not found")
+    return tuple(str(Path(name).absolute()) for name in _list(args, option))
+
+
 def build_options(args: Mapping[str, Any]) -> BuildOptions:
+    """The options as given; BuildOptions checks each value by the description's rules."""
     if args.get("--ca-cert") or args.get("--ca-target-distribution"):
         check_target_distribution(args.get("--ca-target-distribution"))
-    return BuildOptions(
+    options = BuildOptions(
         profiles=_list(args, "--profile"),
         build_type=args.get("--type"),
         target_arch=args.get("--target-arch"),
@@ -174,7 +194,9 @@ def build_options(args: Mapping[str, Any]) -> BuildOptions:
         set_container_tag=args.get("--set-container-tag"),
         set_container_derived_from=args.get("--set-container-derived-from"),
         add_container_labels=_list(args, "--add-container-label"),
-        signing_keys=tuple(str(Path(key).absolute()) for key in _list(args, "--signing-key")),
-        ca_certs=tuple(str(Path(cert).absolute()) for cert in _list(args, "--ca-cert")),
+        signing_keys=_input_files(args, "--signing-key"),
+        ca_certs=_input_files(args, "--ca-cert"),
         ca_target_distribution=args.get("--ca-target-distribution"),
     )
+    check_credentials_given_with_repositories(options)
+    return options

@@ -18,9 +18,15 @@ def create(
     build: ResolvedBuild, root: Path, results: Results, scratch: Path, config: RuntimeConfig
 ) -> None:
     from kiwi_like.create.disk import build_disk
-    from kiwi_like.create.iso.install import build_install_iso, build_install_tarball
+    from kiwi_like.create.iso.install import (
+        build_install_iso,
+        build_install_tarball,
+        check_installer_tools,
+    )
 
     settings = settings_of(build, DiskSettings)
+    if settings.installer:  # before the disk is built, not after
+        check_installer_tools(root, settings.initrd_system)
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
     initrd_cache = cache_directory(config)

@@ -23,13 +23,19 @@ def find_description_file(description: str | Path, kiwi_file: str | None = None)
             f"(use --description {path.parent} --kiwi-file {path.name})",
             file=str(path),
         )
+    if path.exists() and not path.is_dir():
+        raise DescriptionError(
+            "--description must name the description directory; this is not a directory",
+            file=str(path),
+        )
     if not path.is_dir():
         raise DescriptionError("description directory does not exist", file=str(path))
     if kiwi_file:
         # kiwi joins the name to the directory: a leading "/" does not leave it
         candidate = path / kiwi_file.lstrip("/")
         if not candidate.is_file():
-            raise DescriptionError(f"--kiwi-file {kiwi_file}: no such file", file=str(path))
+            problem = "is not a regular file" if candidate.exists() else "no such file"
+            raise DescriptionError(f"--kiwi-file {kiwi_file}: {problem}", file=str(path))
         return candidate.resolve()
     for name in LOOKUP_ORDER[:2]:
         if (path / name).is_file():

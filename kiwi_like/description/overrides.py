@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from kiwi_like.description import sanity
 from kiwi_like.description.model import Repository
+from kiwi_like.description.sanity import refuse_unless
 from kiwi_like.errors import CommandLineError
 
 # The repository types the schema allows (schema/kiwi-like.rnc, <repository type>).
@@ -58,6 +61,58 @@ class BuildOptions:
     ca_certs: tuple[str, ...] = ()
     ca_target_distribution: str | None = None
 
+    def __post_init__(self) -> None:
+        _check_options(self)
+
+
+def _check_options(options: BuildOptions) -> None:
+    """The description's rules for the values the command line adds (kiwi_like.description.
+    sanity): a package name is a package name wherever it was written."""
+    for profile in options.profiles:
+        for name in profile.split(","):
+            refuse_unless("--profile", sanity.PROFILE, name)
+    for option, value, rule in (
+        ("--type", options.build_type, sanity.WORD),
+        ("--target-arch", options.target_arch, sanity.ARCHITECTURE),
+        ("--set-release-version", options.set_release_version, sanity.RELEASE_VERSION),
+        ("--set-container-tag", options.set_container_tag, sanity.WORD),
+        ("--set-container-derived-from", options.set_container_derived_from, sanity.URI),
+        ("--ca-target-distribution", options.ca_target_distribution, sanity.WORD),
+    ):
+        if value is not None:
+            refuse_unless(option, rule, value)
+    for text in options.set_type_attrs:
+        name, _, _ = text.partition("=")
+        if name:  # without one, parse_assignment says what is missing
+            refuse_unless("--set-type-attr", sanity.ATTRIBUTE_NAME, name)
+    for option, values, rule in (
+        ("--add-package", options.add_packages, sanity.PACKAGE),
+        ("--add-bootstrap-package", options.add_bootstrap_packages, sanity.PACKAGE),
+        ("--delete-package", options.delete_packages, sanity.PACKAGE),
+        ("--set-type-attr", options.set_type_attrs, sanity.ANY_TEXT),
+        ("--add-container-label", options.add_container_labels, sanity.ANY_TEXT),
+        ("--signing-key", options.signing_keys, sanity.ANY_TEXT),
+        ("--ca-cert", options.ca_certs, sanity.ANY_TEXT),
+    ):
+        for value in values:
+            refuse_unless(option, rule, value)
+    if options.set_repo is not None:
+        parse_repository("--set-repo", options.set_repo)
+    for text in options.add_repos:
+        parse_repository("--add-repo", text)
+
+
+def check_credentials_given_with_repositories(options: BuildOptions) -> None:
+    """Credentials the command line gives for no repository would be ignored silently.
+    (Not in BuildOptions itself: its saved state keeps no credentials, but the repos.)"""
+    if options.set_repo is None and options.set_repo_credentials is not None:
+        raise CommandLineError("--set-repo-credentials: given without --set-repo")
+    if len(options.add_repo_credentials) > len(options.add_repos):
+        raise CommandLineError(
+            f"--add-repo-credentials: given {len(options.add_repo_credentials)} times for "
+            f"{len(options.add_repos)} --add-repo (one for each, in order)"
+        )
+
 
 def _flag(option: str, name: str, value: str) -> bool | None:
     if value == "":
@@ -76,6 +131,16 @@ def parse_repository(option: str, text: str) -> Repository:
     fields = dict.fromkeys(REPO_FIELDS, "") | dict(zip(REPO_FIELDS, values, strict=False))
     if not fields["source"]:
         raise CommandLineError(f"{option}: the source URI is missing")
+    # the rules of <repository> and <source> in a description (description/sanity.py)
+    for name, rule in (
+        ("source", sanity.URI),
+        ("alias", sanity.ALIAS),
+        ("priority", sanity.PRIORITY),
+        ("distribution", sanity.WORD),
+        ("components", sanity.ANY_TEXT),
+    ):
+        if fields[name] or name == "source":
+            refuse_unless(f"{option} {name}", rule, fields[name])
     repo_type = fields["type"]
     if repo_type and repo_type not in REPOSITORY_TYPES:
         raise CommandLineError(
@@ -83,8 +148,6 @@ def parse_repository(option: str, text: str) -> Repository:
             f"(one of {', '.join(REPOSITORY_TYPES)})"
         )
     priority = fields["priority"]
-    if priority and not priority.lstrip("-").isdigit():
-        raise CommandLineError(f"{option}: priority must be a number, not '{priority}'")
     sourcetype = fields["repo_sourcetype"]
     if sourcetype and sourcetype not in SOURCE_TYPES:
         raise CommandLineError(
@@ -93,6 +156,9 @@ def parse_repository(option: str, text: str) -> Repository:
     keys = fields["signing_keys"]
     if keys and not (keys.startswith("{") and keys.endswith("}")):
         raise CommandLineError(f"{option}: signing keys must be written as {{key1;key2}}")
+    for key in keys.strip("{}").split(";"):
+        if key:
+            refuse_unless(f"{option} signing key", sanity.SIGNING_KEY, key)
     return Repository(
         source=fields["source"],
         original_source=fields["source"],
@@ -111,14 +177,27 @@ def parse_repository(option: str, text: str) -> Repository:
 
 def with_credentials(option: str, repository: Repository, credentials: str | None) -> Repository:
     """Apply `user:password` or a file holding that, as kiwi-ng's --*-repo-credentials do."""
-    if not credentials:
+    if credentials is None:
         return repository
     path = Path(credentials)
-    if ":" not in credentials and path.is_file():
-        credentials = path.read_text(encoding="utf-8").strip()
     if ":" not in credentials:
-        raise CommandLineError(f"{option}: expected user:password or a file containing that")
+        if not path.is_file():
+            raise CommandLineError(
+                f"{option}: expected user:password or a file containing that; "
+                f"no file '{credentials}' found"
+            )
+        try:
+            credentials = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandLineError(f"{option}: cannot read {credentials}: {error}") from None
+        if ":" not in credentials:
+            raise CommandLineError(f"{option}: the file {path} does not hold user:password")
     user, password = credentials.split(":", 1)
+    # they go into .repo, auth.conf and credentials files: one line each, never a new one
+    if not user or not password or sanity.has_control(credentials) or re.search(r"\s", user):
+        raise CommandLineError(
+            f"{option}: expected user:password on one line (a user name without spaces)"
+        )
     return replace(repository, username=user, password=password)
 
 

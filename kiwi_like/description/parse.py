@@ -74,9 +74,8 @@ def _int(value: str | None) -> int | None:
 
 
 def _text(element: Element | None) -> str | None:
-    if element is None or element.text is None:
-        return None
-    return element.text.strip()
+    text = xmlload.text_of(element)
+    return None if text is None else text.strip()
 
 
 def _children(element: Element, tag: str) -> list[Element]:
@@ -163,6 +162,13 @@ class _Parser:
         known = {p.name for p in description.profiles}
         seen: set[str] = set()
         for profile in description.profiles:
+            if "," in profile.name:
+                # profiles="a,b" lists two names: a profile 'a,b' could never be selected
+                raise self._error_at(
+                    profile.line,
+                    f"profile name '{profile.name}' holds a ',', which separates profile "
+                    'names in profiles="..." and --profile',
+                )
             if profile.name in seen:
                 raise self._error_at(profile.line, f"profile '{profile.name}' is defined twice")
             seen.add(profile.name)

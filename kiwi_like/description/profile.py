@@ -6,7 +6,7 @@ set is empty), except where it resolves a default itself, as for the initrd syst
 
 from __future__ import annotations
 
-from kiwi_like.description.imagetypes import IMAGE_TYPES
+from kiwi_like.description.imagetypes import is_buildable
 from kiwi_like.description.resolve import ResolvedBuild
 
 
@@ -42,6 +42,6 @@ def profile_variables(build: ResolvedBuild) -> dict[str, str]:
 
 def _initrd_system(build: ResolvedBuild) -> str:
     """kiwi's value for the type; types kiwi-like cannot build yet get what is written."""
-    if build.build_type.image in IMAGE_TYPES:
+    if is_buildable(build.build_type.image):
         return build.settings.initrd_system
     return build.build_type.attributes.get("initrd_system", "")

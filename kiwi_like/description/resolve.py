@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from kiwi_like import buildservice
-from kiwi_like.description import host_sources, imagetypes, uri, validate
+from kiwi_like.description import ambiguity, dracutkiwi, host_sources, imagetypes, uri, validate
 from kiwi_like.description.model import (
     Archive,
     BuildType,
@@ -36,8 +36,13 @@ from kiwi_like.description.overrides import (
     parse_repository,
     with_credentials,
 )
-from kiwi_like.description.packagemanagers import default_repository_type, find_package_manager
+from kiwi_like.description.packagemanagers import (
+    default_repository_type,
+    find_package_manager,
+    manager_package,
+)
 from kiwi_like.errors import CommandLineError, DescriptionError
+from kiwi_like.log import log
 from kiwi_like.runtime_config import RuntimeConfig
 
 PREFERENCE_FLAGS = ("rpm-check-signatures", "rpm-excludedocs", "rpm-locale-filtering")
@@ -93,6 +98,13 @@ class ResolvedBuild:
         return self.build_type.get("bundle_format")
 
     @cached_property
+    def install_packages(self) -> PackageLists:
+        """`packages` as prepare installs them: kiwi's dracut-kiwi-* packages out (kiwi-like
+        provides their boot code), and no initrd system that conflicts with the type's.
+        `packages` stays what kiwi resolves (image info shows it)."""
+        return dracutkiwi.substitute_boot_packages(self.packages, self.build_type)
+
+    @cached_property
     def settings(self) -> imagetypes.TypeSettings:
         """The selected type's typed settings, read once; refuses what cannot be built."""
         return imagetypes.type_settings(self)
@@ -112,7 +124,9 @@ def resolve(
     build_type = _apply_type_overrides(
         description, _select_type(description, types, options), options
     )
-    packages, archives, files = _package_lists(description, selected, arch, build_type, options)
+    packages, archives, files = _package_lists(
+        description, selected, arch, build_type, options, preferences.packagemanager
+    )
     users = tuple(
         _user_with_group(user, section.group)
         for section in _counting(description.users, selected, arch)
@@ -134,6 +148,7 @@ def resolve(
 
 
 _Item = TypeVar("_Item", bound=Selectable)
+DEFAULT_PACKAGE_MANAGER = "dnf4"  # kiwi's Defaults.get_default_package_manager
 
 
 def _counting(items: Iterable[_Item], selected: frozenset[str], arch: str) -> list[_Item]:
@@ -143,14 +158,15 @@ def _counting(items: Iterable[_Item], selected: frozenset[str], arch: str) -> li
 def select_profiles(
     description: Description, requested: Sequence[str], arch: str
 ) -> tuple[str, ...]:
-    """Requested profiles (or the import="true" ones) plus what they require."""
+    """Requested profiles plus what they require; without --profile the import="true"
+    ones alone, as kiwi takes them (XMLState._used_profiles skips their <requires>)."""
     available = {
         p.name: p for p in description.profiles if not p.arch or arch in map(normalize_arch, p.arch)
     }
     names = [n for item in requested for n in item.split(",") if n]
     for name in names:
         if description.profile(name) is None:
-            known = ", ".join(p.name for p in description.profiles) or "none"
+            known = ", ".join(f"'{p.name}'" for p in description.profiles) or "none"
             raise DescriptionError(
                 f"profile '{name}' is not defined (available: {known})", file=str(description.file)
             )
@@ -160,7 +176,17 @@ def select_profiles(
                 file=str(description.file),
             )
     if not names:
-        names = [p.name for p in available.values() if p.import_default]
+        imported = [p for p in available.values() if p.import_default]
+        for profile in imported:
+            skipped = [r for r in profile.required_for(arch) if r not in {p.name for p in imported}]
+            if skipped:
+                log.warning(
+                    "profile '%s' is imported without --profile, and as kiwi does, without "
+                    "the profiles it requires (%s); name it with --profile to include them",
+                    profile.name,
+                    ", ".join(skipped),
+                )
+        return tuple(p.name for p in imported)
     selected: set[str] = set()
     pending = list(names)
     while pending:
@@ -180,22 +206,25 @@ def select_profiles(
 def _merge_preferences(
     description: Description, selected: frozenset[str], arch: str, options: BuildOptions
 ) -> tuple[Preferences, list[BuildType]]:
-    values: dict[str, str] = {}
-    types: list[BuildType] = []
-    for section in _counting(description.preferences, selected, arch):
-        values.update(section.values)
-        types.extend(section.types)
-    for required in ("version", "packagemanager"):
-        if not values.get(required):
-            raise DescriptionError(
-                f"<preferences> of the selected profiles have no <{required}>",
-                file=str(description.file),
-            )
+    sections = _counting(description.preferences, selected, arch)
+    # several sections giving one value: kiwi's pick, with a warning (ambiguity.py)
+    values = ambiguity.merged_values(sections, str(description.file))
+    types = [t for section in sections for t in section.types]
+    # A missing <version> loads, as in kiwi (whose runtime check refuses it when building:
+    # support.check_supported does); a missing <packagemanager> is kiwi's default
+    if not values.get("packagemanager"):
+        log.warning(
+            "%s: <preferences> of the selected profiles have no <packagemanager>: "
+            "using kiwi's default, %s",
+            description.file,
+            DEFAULT_PACKAGE_MANAGER,
+        )
+        values["packagemanager"] = DEFAULT_PACKAGE_MANAGER
     flags = {
         name: (values[name] == "true" if name in values else None) for name in PREFERENCE_FLAGS
     }
     preferences = Preferences(
-        version=values["version"],
+        version=values.get("version", ""),
         packagemanager=values["packagemanager"],
         locale=values.get("locale"),
         keytable=values.get("keytable"),
@@ -219,17 +248,17 @@ def _select_type(
             "no <type> in the <preferences> of the selected profiles", file=str(description.file)
         )
     if options.build_type:
-        wanted = imagetypes.LEGACY_NAMES.get(options.build_type, options.build_type)
+        wanted = imagetypes.RENAMED_TYPES.get(options.build_type, options.build_type)
         matching = [t for t in types if t.image == wanted]
         if matching:
-            return next((t for t in matching if t.primary), matching[0])
+            return ambiguity.pick_type(matching, options.build_type, str(description.file))
         available = ", ".join(dict.fromkeys(t.image for t in types))
         raise DescriptionError(
             f"build type '{options.build_type}' is not in the description "
             f"for the selected profiles (available: {available})",
             file=str(description.file),
         )
-    return next((t for t in types if t.primary), types[0])
+    return ambiguity.pick_type(types, None, str(description.file))
 
 
 def _apply_type_overrides(
@@ -284,6 +313,7 @@ def _package_lists(
     arch: str,
     build_type: BuildType,
     options: BuildOptions,
+    packagemanager: str,
 ) -> tuple[PackageLists, tuple[Archive, ...], tuple[FileEntry, ...]]:
     lists: dict[str, list[str]] = {key: [] for key in ("bootstrap", "image", "delete", "uninstall")}
     collections: list[str] = []
@@ -302,6 +332,8 @@ def _package_lists(
             products += [p.name for p in _counting(section.products, selected, arch)]
             archives += _counting(section.archives, selected, arch)
             files += _counting(section.files, selected, arch)
+    if lists["bootstrap"] and lists["image"]:  # kiwi's rule, before the command line's
+        lists["bootstrap"].append(manager_package(packagemanager))
     lists["image"] += options.add_packages
     lists["bootstrap"] += options.add_bootstrap_packages
     lists["delete"] += options.delete_packages
@@ -348,17 +380,19 @@ def _repositories(
             options.set_repo_credentials,
         )
         repositories = [replacement, *repositories[1:]]
+    # which option gave a repository: its errors name the option, not config.xml
+    given_by = {id(replacement): "--set-repo"} if options.set_repo else {}
     for index, text in enumerate(options.add_repos):
         credentials = (
             options.add_repo_credentials[index]
             if index < len(options.add_repo_credentials)
             else None
         )
-        repositories.append(
-            with_credentials(
-                "--add-repo-credentials", parse_repository("--add-repo", text), credentials
-            )
+        added = with_credentials(
+            "--add-repo-credentials", parse_repository("--add-repo", text), credentials
         )
+        given_by[id(added)] = "--add-repo"
+        repositories.append(added)
     # The package manager's facts; a name without a descriptor fails later, in prepare.
     kind = find_package_manager(preferences.packagemanager)
     default_type = default_repository_type(preferences.packagemanager)
@@ -367,6 +401,7 @@ def _repositories(
     worker = buildservice.worker()
     resolved: list[Repository] = []
     for repository in repositories:
+        option = given_by.get(id(repository))
         if not repository.type:
             repository = replace(repository, type=default_type)
         if repository.source.rstrip("/") == uri.HOST_SOURCES.rstrip("/"):
@@ -377,6 +412,8 @@ def _repositories(
                 repository, description.directory, config.obs_download_url, worker
             )
         except DescriptionError as error:
+            if option:
+                raise CommandLineError(f"{option}: {error.reason}") from None
             raise DescriptionError(
                 error.reason, file=str(description.file), line=repository.line
             ) from None

@@ -19,7 +19,7 @@ from typing import TypeAlias
 
 from lxml import etree
 
-from kiwi_like.description.xmlload import LoadedXml
+from kiwi_like.description.xmlload import LoadedXml, text_of
 
 Element: TypeAlias = etree._Element
 # (the description, the context element) -> bool
@@ -259,7 +259,7 @@ def _child_rules() -> Iterator[Rule]:
             "unpartitioned" in element.attrib
             and _attribute(element.getparent(), "image") is not None
         ),
-        lambda loaded, element: _number(element.get("unpartitioned")) <= _number(element.text),
+        lambda loaded, element: _number(element.get("unpartitioned")) <= _number(text_of(element)),
         "unpartitioned size must be smaller or equal to the defined size",
     )
     yield Rule(
@@ -371,7 +371,8 @@ def _packages_rules() -> Iterator[Rule]:
         "packages",
         _has("bootstrap_package"),
         lambda loaded, element: any(
-            manager.text == "apt" for manager in loaded.root.iterfind("preferences/packagemanager")
+            (text_of(manager) or "").strip() == "apt"
+            for manager in loaded.root.iterfind("preferences/packagemanager")
         ),
         "bootstrap_package attribute only available for the apt packagemanager",
     )

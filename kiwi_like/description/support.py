@@ -20,14 +20,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from kiwi_like.description import supported, uri
+from kiwi_like.description import resultnames, supported, uri
 from kiwi_like.description.imagetypes import IMAGE_TYPES, LEGACY_NAMES
 from kiwi_like.description.model import Selectable
 from kiwi_like.description.packagemanagers import package_manager_kind
 from kiwi_like.description.resolve import ResolvedBuild
 from kiwi_like.description.supported import Context, ElementRules, Support
 from kiwi_like.description.uri import redact
-from kiwi_like.description.xmlload import LoadedXml
+from kiwi_like.description.xmlload import LoadedXml, text_of
 from kiwi_like.errors import DescriptionError
 
 __all__ = ["check_supported"]
@@ -57,6 +57,12 @@ class Construct:
 def check_supported(build: ResolvedBuild) -> list[str]:
     """Refuse the first construct of `build` kiwi-like cannot build; return the warnings."""
     image = LEGACY_NAMES.get(build.build_type.image, build.build_type.image)
+    if not build.preferences.version:  # kiwi loads it too, and refuses it when building
+        raise DescriptionError(
+            "<preferences> of the selected profiles have no <version>",
+            str(build.description.file),
+        )
+    resultnames.check(build)  # a result name over 255 bytes would fail only at the end
     manager = package_manager_kind(build.preferences.packagemanager)
     warnings = []
     for construct in constructs(build, Context(kind=image, manager=manager.name)):
@@ -152,7 +158,7 @@ class _Tree:
     def children(self, element: etree._Element, rules: ElementRules) -> Iterator[Construct]:
         for child in self.counting(element):
             tag = str(child.tag)
-            text = (child.text or "").strip() if len(child) == 0 else ""
+            text = (text_of(child) or "").strip() if not child.findall("*") else ""
             support = supported.verdict(rules.children, tag, text, self.context)
             yield self.construct(child, f"<{tag}>{text}</{tag}>" if text else f"<{tag}>", support)
             if tag in rules.nested and not support.refuses:
@@ -166,7 +172,7 @@ class _Tree:
                 if child.tag != "type":
                     last[str(child.tag)] = child
         for tag, child in last.items():
-            text = (child.text or "").strip()
+            text = (text_of(child) or "").strip()
             support = supported.verdict(supported.PREFERENCES.children, tag, text, self.context)
             yield self.construct(child, f"<{tag}>{text}</{tag}>", support)
 

@@ -21,7 +21,11 @@ LIVE = ("iso",)
 BOOTABLE = ("oem", "iso")
 KIS = ("kis",)
 CONTAINERS = ("docker", "oci")
+# file system images with a size of their own (squashfs is as big as its content)
+SIZED_FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 RPM_MANAGERS = ("zypper", "dnf")
+# <ignore>, repository priority and imageonly: what apt lacks here
+SOLVING_MANAGERS = (*RPM_MANAGERS, "pacman")
 # format= values the disk builder converts to (create/formats.py: SUPPORTED; a test
 # keeps the two equal, the description layer may not import create)
 DISK_FORMATS = ("qcow2", "vmdk", "vhdx", "vhd", "vhd-fixed", "vdi", "vagrant")
@@ -31,8 +35,8 @@ DISK_FORMATS = ("qcow2", "vmdk", "vhdx", "vhd", "vhd-fixed", "vdi", "vagrant")
 class Context:
     """What a verdict depends on: the build's image type and package manager."""
 
-    kind: str  # oem | iso | kis | docker | oci
-    manager: str  # apt | zypper | dnf
+    kind: str  # oem | iso | kis | docker | oci | tbz | ext2... (IMAGE_TYPES)
+    manager: str  # apt | zypper | dnf | pacman
 
 
 def _anything(value: str) -> bool:
@@ -129,8 +133,9 @@ TYPE_ATTRIBUTES: Table = {
     "primary": (done(),),
     "filesystem": (done(*DISK, *KIS), ignored("a live ISO's root is a squashfs", *LIVE)),
     "fsmountoptions": (done(*DISK), ignored(NO_FSTAB)),
-    "fscreateoptions": (done(*DISK), refused("", *KIS), ignored("no root file system is made")),
-    "squashfscompression": (done(*DISK, *LIVE, *KIS),),
+    "fscreateoptions": (done(*DISK, *SIZED_FILESYSTEMS), refused("", *KIS),
+                        ignored("no root file system is made")),
+    "squashfscompression": (done(*DISK, *LIVE, *KIS, "squashfs"),),
     "erofscompression": (refused(),),
     "rootfs_label": (done(*DISK), ignored("a container has no root file system", *CONTAINERS),
                      refused()),
@@ -284,7 +289,7 @@ TYPE = ElementRules(
         "bootloader": (done(*BOOTABLE),),
         "containerconfig": (done(*CONTAINERS), refused()),
         "oemconfig": (done(*BOOTABLE), ignored("only oem disks read it")),
-        "size": (done(*DISK), ignored("only disk images have a size")),
+        "size": (done(*DISK, *SIZED_FILESYSTEMS), ignored("only disk images have a size")),
         "vagrantconfig": (done(*DISK),),
         **dict.fromkeys(("machine", "systemdisk", "partitions", "installmedia", "initrd",
                          "luksformat", "pxedeploy"), (refused(),)),
@@ -349,7 +354,7 @@ def packages_rules(section_type: str) -> ElementRules:
         children = {
             **dict.fromkeys(("package", "archive", "file", "namedCollection", "product"),
                             (done(),)),  # prepare skips what the manager cannot install, warned
-            "ignore": (done(managers=RPM_MANAGERS), ignored("apt has no package locks")),
+            "ignore": (done(managers=SOLVING_MANAGERS), ignored("apt has no package locks")),
             "collectionModule": (refused(),),
         }  # fmt: skip
     nested = dict.fromkeys(
@@ -365,9 +370,9 @@ REPOSITORY = ElementRules(
         **dict.fromkeys(("type", "alias", "profiles", "arch", "components", "distribution",
                          "imageinclude", "package_gpgcheck", "repository_gpgcheck", "username",
                          "password"), (done(),)),
-        "priority": (done(managers=RPM_MANAGERS),
+        "priority": (done(managers=SOLVING_MANAGERS),
                      ignored("apt repositories have no priorities here")),
-        "imageonly": (done(managers=RPM_MANAGERS), done(when=not_true),
+        "imageonly": (done(managers=SOLVING_MANAGERS), done(when=not_true),
                       refused("for apt")),
         "sourcetype": (done(when=one_of("baseurl")), refused()),
         "customize": (refused(),),

@@ -2,7 +2,7 @@
 
 kiwi itself runs its stylesheets (kiwi/xsl/convert*.xsl) over a description before
 validating it; the renames below are the ones those stylesheets make, plus kiwi-like's
-legacy image type names. As in kiwi, a rename is silent in a description of a schema
+legacy image type name vmx. As in kiwi, a rename is silent in a description of a schema
 version older than the one that made it; in a newer description (which kiwi would
 refuse) and for the legacy image type names it is reported as a warning, so users can
 update their files.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from kiwi_like.description.imagetypes import LEGACY_NAMES
+from kiwi_like.description.imagetypes import RENAMED_TYPES
 from kiwi_like.description.xmlload import LoadedXml
 
 SUPPORTED_MAJOR_VERSIONS = (6, 7, 8)
@@ -39,9 +39,9 @@ IMAGE_TYPE_ATTRIBUTES = (("type", "image"), ("packages", "type"))
 def _image_type_names(element: etree._Element) -> str | None:
     for tag, attribute in IMAGE_TYPE_ATTRIBUTES:
         old = element.get(attribute, "") if element.tag == tag else ""
-        if old in LEGACY_NAMES:
-            element.set(attribute, LEGACY_NAMES[old])
-            return f"{tag} {attribute} '{old}' is deprecated, using '{LEGACY_NAMES[old]}'"
+        if old in RENAMED_TYPES:
+            element.set(attribute, RENAMED_TYPES[old])
+            return f"{tag} {attribute} '{old}' is deprecated, using '{RENAMED_TYPES[old]}'"
     return None
 
 

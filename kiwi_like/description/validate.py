@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from pathlib import Path
 
 import xmlschema
@@ -58,12 +59,35 @@ def xsd_errors(root: etree._Element) -> list[tuple[int | None, str, str]]:
             child = element[index] if index < len(element) else None
         if isinstance(child, etree._Element):
             element = child
+        reason = _with_value(error.reason or str(error.message), error.obj)
         if element is not None:
             path = element.getroottree().getpath(element)
-            errors.append((element.sourceline, path, error.reason or str(error.message)))
+            errors.append((element.sourceline, path, reason))
         else:
-            errors.append((error.sourceline, error.path or "", error.reason or str(error.message)))
+            errors.append((error.sourceline, error.path or "", reason))
     return errors
+
+
+# Python's conversion errors, which xmlschema passes on, in the user's words
+_PYTHON_WORDS = (
+    (re.compile(r"invalid literal for int\(\) with base \d+: (.*)"), r"\1 is not a whole number"),
+    (re.compile(r"could not convert string to float: (.*)"), r"\1 is not a number"),
+    (re.compile(r"\[<class 'decimal\.ConversionSyntax'>\]"), "not a number"),
+)
+
+
+def _with_value(reason: str, value: object) -> str:
+    """xmlschema names an attribute's bad value but not an element's text: add it."""
+    for pattern, words in _PYTHON_WORDS:
+        reason = pattern.sub(words, reason)
+    if not isinstance(value, str) or f"'{value}'" in reason or f'"{value}"' in reason:
+        return reason
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    if not shown.isprintable():  # a control character must not reach the terminal
+        shown = shown.encode("unicode_escape").decode("ascii")
+    if reason.startswith("value "):
+        return f"value '{shown}' {reason[len('value ') :]}"
+    return f"value '{shown}': {reason}"
 
 
 def validate(loaded: LoadedXml) -> None:

@@ -1,22 +1,34 @@
 """Read a description file into an lxml tree, safely, with <include> resolved.
 
-Entity declarations and DTDs are refused before the parser sees the document,
-so nothing is ever expanded or fetched.
+Entity declarations and DTDs are refused before the parser sees the document (on the
+decoded text, in any encoding) and again in what the parser built, so nothing is ever
+expanded or fetched (kiwi_like/description/xmlguard.py).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
+from kiwi_like.description import xmlguard
 from kiwi_like.errors import DescriptionError
 
 MAX_INCLUDE_DEPTH = 8
 MAX_FILE_SIZE = 16 * 1024 * 1024
-_FORBIDDEN = re.compile(rb"<!DOCTYPE|<!ENTITY")
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    """An element's own text, whole: `.text` stops at the first comment or processing
+    instruction (`1.<!--x-->0` would read `1.`), the schema validated all of it."""
+    if element is None:
+        return None
+    pieces = [element.text or ""]
+    pieces += [child.tail or "" for child in element]
+    if element.text is None and not any(pieces):
+        return None
+    return "".join(pieces)
 
 
 @dataclass
@@ -65,21 +77,19 @@ def parse_file(path: Path) -> etree._Element:
         raise DescriptionError(f"cannot read: {error.strerror}", file=str(path)) from None
     if not data.strip():
         raise DescriptionError("file is empty", file=str(path), line=1)
-    forbidden = _FORBIDDEN.search(data)
+    forbidden = xmlguard.prolog_problem(data)
     if forbidden:
-        raise DescriptionError(
-            "DOCTYPE and ENTITY declarations are not allowed in descriptions "
-            "(entities and external DTDs are refused)",
-            file=str(path),
-            line=data.count(b"\n", 0, forbidden.start()) + 1,
-        )
+        raise DescriptionError(forbidden[0], file=str(path), line=forbidden[1])
     try:
         root = etree.fromstring(data, _parser(), base_url=str(path))
     except etree.XMLSyntaxError as error:
-        message = (error.msg or "malformed XML").split(", line ")[0]
+        message = xmlguard.plain_message(error.msg or "malformed XML")
         raise DescriptionError(
             f"malformed XML: {message}", file=str(path), line=error.lineno or None
         ) from None
+    problem = xmlguard.check_parsed(root)
+    if problem:
+        raise DescriptionError(problem, file=str(path), line=1)
     return root
 
 
@@ -99,8 +109,15 @@ def _include_path(description_dir: Path, including: Path, element: etree._Elemen
             line=element.sourceline,
         )
     if not target.is_file():
+        what = (
+            "is a directory, not a file"
+            if target.is_dir()
+            else "is not a regular file"
+            if target.exists()
+            else "file not found"
+        )
         raise DescriptionError(
-            f"<include from='{source}'>: file not found",
+            f"<include from='{source}'>: {what}",
             file=str(including),
             line=element.sourceline,
         )

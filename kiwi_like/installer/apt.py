@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kiwi_like import run as runner
@@ -25,6 +25,7 @@ from kiwi_like.installer.apt_sources import (
     apt_repos,
     one_line,
     release_file,
+    unread_repositories,
     write_build_sources,
     write_image_sources,
 )
@@ -91,6 +92,7 @@ class AptPackageManager(PackageManager):
         self.repos = apt_repos(self.build, self.scratch)
         self._packages_total = 0
         self._packages_done = 0
+        self._listed_in: set[bool] = set()  # where apt was seen to read every repository
 
     # -- repositories (kiwi_like/installer/apt_sources.py) -----------------------------
 
@@ -127,10 +129,15 @@ class AptPackageManager(PackageManager):
             "-o", "DPkg::Chroot-Directory=",
         ]  # fmt: skip
 
-    def _apt(self, *arguments: str, progress: bool = False) -> runner.Result:
+    def _apt(
+        self, *arguments: str, progress: bool = False, lines: list[str] | None = None
+    ) -> runner.Result:
+        """`lines`: collects every output line (the result keeps only the tail)."""
         if not (self.root / BUILD_SOURCES).exists():
             self._write_build_sources()  # a reused or updated root had them removed
-        on_line = self._progress_line if progress else None
+        on_line: Callable[[str], None] | None = self._progress_line if progress else None
+        if lines is not None:
+            on_line = lines.append
         try:
             if self.in_chroot:
                 return run_in_root(
@@ -313,16 +320,30 @@ class AptPackageManager(PackageManager):
         if line.startswith("I: "):
             log.info("  %s", line[3:])
 
+    def _check_repositories(self) -> None:
+        """Ask apt which repositories it reads, once from the host and once inside the
+        root: one it skipped would otherwise show only as "package not found"."""
+        if self.in_chroot in self._listed_in:
+            return
+        lines: list[str] = []
+        self._apt("indextargets", "--no-release-info", "--format", "$(REPO_URI)", lines=lines)
+        missing = unread_repositories(self.repos, lines, self.in_chroot)
+        if missing:
+            raise KiwiLikeError(f"apt did not read repository {', '.join(missing)}")
+        self._listed_in.add(self.in_chroot)
+
     def install(self, packages: Sequence[str], collections: Sequence[str] = ()) -> None:
         if not packages:
             return
         before = {p.name for p in self.archives.glob("*.deb")}
         installed_before = self._installed_count()
+        self._check_repositories()
         self._apt("update")
         self._apt("install", "--no-install-recommends", *packages, progress=True)
         self._count_downloads(before, self._installed_count() - installed_before)
 
     def update(self) -> None:
+        self._check_repositories()
         self._apt("update")
         self._apt("dist-upgrade", progress=True)
 
@@ -334,7 +355,13 @@ class AptPackageManager(PackageManager):
             run_in_root(self.root, ["dpkg", *arguments])
         else:
             runner.run(
-                ["dpkg", f"--root={self.root}", "--force-script-chrootless", *arguments],
+                [
+                    "dpkg",
+                    f"--root={self.root}",
+                    f"--log={self.root}/var/log/dpkg.log",
+                    "--force-script-chrootless",
+                    *arguments,
+                ],  # fmt: skip
                 env={"DPKG_ROOT": str(self.root)},
             )
 

@@ -20,6 +20,7 @@ from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.model import Repository
 from kiwi_like.description.packagemanagers.apt import KIND
 from kiwi_like.errors import KiwiLikeError
+from kiwi_like.installer.aliases import safe_aliases
 from kiwi_like.log import log
 from kiwi_like.rootfs import inside
 
@@ -59,11 +60,14 @@ class AptRepo:
 
 def apt_repos(build: ResolvedBuild, scratch: Path) -> list[AptRepo]:
     """The build's repositories, keyrings made in `scratch`."""
-    return [_apt_repo(build, scratch, n, r) for n, r in enumerate(build.repositories, start=1)]
+    aliases = safe_aliases(build.repositories)
+    return [
+        _apt_repo(build, scratch, alias, repository)
+        for alias, repository in zip(aliases, build.repositories, strict=True)
+    ]
 
 
-def _apt_repo(build: ResolvedBuild, scratch: Path, number: int, repository: Repository) -> AptRepo:
-    alias = re.sub(r"[^A-Za-z0-9_.-]", "_", repository.alias or f"repo-{number}")
+def _apt_repo(build: ResolvedBuild, scratch: Path, alias: str, repository: Repository) -> AptRepo:
     KIND.check_repository_type(alias, repository.type)
     local_dir = None
     if repository.source.startswith("dir://"):
@@ -100,7 +104,11 @@ def _combined_keyring(scratch: Path, alias: str, keys: Sequence[Path]) -> Path:
             data = key.read_bytes()
             if data.lstrip().startswith(b"-----BEGIN PGP"):
                 dearmored = scratch / "keys" / f"{alias}.dearmor"
-                runner.run(["gpg", "--batch", "--yes", "--dearmor", "-o", dearmored, key])
+                # gpg would otherwise create (and lock) the builder's ~/.gnupg
+                home = scratch / "gnupg"
+                home.mkdir(mode=0o700, exist_ok=True)
+                runner.run(["gpg", "--homedir", home, "--batch", "--yes", "--dearmor",
+                            "-o", dearmored, key])  # fmt: skip
                 data = dearmored.read_bytes()
                 dearmored.unlink()
             combined.write(data)
@@ -192,6 +200,13 @@ def write_image_sources(root: Path, repos: Sequence[AptRepo]) -> None:
 def write_auth(path: Path, repos: Sequence[AptRepo]) -> None:
     """apt's netrc-style credentials; only root may read them."""
     # The scheme is written out: apt uses credentials for plain http only then.
+    for repo in repos:
+        if any(re.search(r"\s", value or "") for value in (repo.repository.username,
+                                                          repo.repository.password)):  # fmt: skip
+            # auth.conf is netrc: a space would end the password and start a new token
+            raise KiwiLikeError(
+                f"repository {repo.alias}: apt cannot use a user name or password with white space"
+            )
     entries = [
         f"machine {urlsplit(r.repository.source).scheme}://"
         f"{urlsplit(r.repository.source).netloc.rsplit('@', 1)[-1]}"
@@ -229,3 +244,16 @@ def release_file(repo: AptRepo) -> bytes | None:
 def _auth(repo: AptRepo) -> tuple[str, str] | None:
     username, password = repo.repository.username, repo.repository.password
     return (username, password) if username and password else None
+
+
+def _same_uri(uri: str) -> str:
+    """A URI as apt prints it and as written compare equal: copy:///x is copy:/x/, and
+    apt leaves out the user-info part (credentials)."""
+    uri = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@", r"\1", uri)
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*):/*", r"\1:/", uri).rstrip("/")
+
+
+def unread_repositories(repos: Sequence[AptRepo], lines: Sequence[str], in_root: bool) -> list[str]:
+    """The aliases of `repos` whose URI is not among apt's `indextargets` REPO_URI lines."""
+    read = {_same_uri(line.strip()) for line in lines if line.strip()}
+    return [repo.alias for repo in repos if _same_uri(repo.uri(in_root)) not in read]

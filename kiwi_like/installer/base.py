@@ -20,7 +20,7 @@ class InstalledPackage:
 
     name: str
     version: str
-    arch: str
+    arch: str | None  # None where kiwi writes none (pacman)
     epoch: str | None = None
     release: str | None = None
     disturl: str | None = None

@@ -141,10 +141,12 @@ class DnfPackageManager(RpmPackageManager):
                 )
             else:
                 options = self._options(str(self.private), str(self.shared), "host")
+                argv = [self.program, *options, f"--installroot={self.root}", *arguments]
                 result = runner.run(
-                    [self.program, *options, f"--installroot={self.root}", *arguments],
+                    self.host_namespace(argv),
                     env=self.rpm.env,
                     on_line=self._progress_line,
+                    display=argv,
                 )
         except runner.CommandError as error:
             raise self._explain(error) from None
@@ -156,7 +158,16 @@ class DnfPackageManager(RpmPackageManager):
             raise KiwiLikeError(f"scriptlet failed: {'; '.join(self._failed_scriptlets)}")
         return result
 
+    def list_repositories(self) -> None:
+        self._dnf("repolist", "--all")
+
+    def listed_aliases(self, lines: Sequence[str]) -> set[str]:
+        # a table whose first column is the repo id (dnf4 and dnf5 alike); other lines
+        # ("Bad id for repo: ...", the header) name no alias of ours
+        return {line.split()[0] for line in lines if line.split()}
+
     def _progress_line(self, line: str) -> None:
+        self.seen(line)
         failed = _SCRIPTLET.search(line)
         if failed:
             kind = _SCRIPTLET_NAMES.get(failed.group(1), failed.group(1).lower())
@@ -199,12 +210,14 @@ class DnfPackageManager(RpmPackageManager):
     def install(self, packages: Sequence[str], collections: Sequence[str] = ()) -> None:
         if not packages and not collections:
             return
+        self.check_repositories()
         before = self.cached_rpms()
         excluded = [f"--exclude={name}" for name in self.build.packages.ignore]
         self._dnf(*excluded, "install", *packages, *(f"@{name}" for name in collections))
         self.count_downloads(before)
 
     def update(self) -> None:
+        self.check_repositories()
         self._dnf("upgrade")
 
     def uninstall(self, packages: Sequence[str]) -> None:

@@ -18,12 +18,36 @@ from kiwi_like import run as runner
 from kiwi_like.chroot import Bind
 from kiwi_like.description.model import Preferences
 from kiwi_like.description.packagemanagers.rpmdb import DB_FILES, LEGACY_DB, SYSIMAGE_DB
+from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer.base import CacheStats, InstalledPackage, PackageManager
 from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos
 from kiwi_like.log import log
 
 # kiwi's own query format: rpm prints "(none)" for an empty epoch or disturl.
 QUERY_FORMAT = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{DISTURL}|%{LICENSE}\n"
+
+
+# Runs first in a host package manager's own mount namespace (see host_namespace):
+#   sh -c SCRIPT name COOKIE-DIR WRITABLE... -- READ-ONLY... -- COMMAND...
+_HOST_NAMESPACE = r"""
+set -e
+cookies=$1; shift
+if [ -d /var/lib/YaST2 ]; then
+    mount --bind "$cookies" /var/lib/YaST2
+    hidden=no
+else
+    mount --rbind -o ro /var/lib /var/lib
+    hidden=yes
+fi
+while [ "$1" != "--" ]; do
+    case $hidden:$1 in yes:/var/lib/*) mount --bind "$1" "$1";; esac
+    shift
+done
+shift
+while [ "$1" != "--" ]; do mount --bind -o ro "$1" "$1"; shift; done
+shift
+exec "$@"
+"""
 
 
 def _holds_database(directory: Path) -> bool:
@@ -69,12 +93,16 @@ class RpmSetup:
     def create(cls, root: Path, home: Path, preferences: Preferences) -> RpmSetup:
         dbpath = database_path(root)
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (home / "tmp").mkdir(exist_ok=True)
         (home / ".rpmmacros").write_text(macros(dbpath, preferences))
         return cls(root, home, dbpath)
 
     @property
-    def env(self) -> dict[str, str]:
-        return {"HOME": str(self.home)}
+    def env(self) -> dict[str, str | None]:
+        # Scriptlets inherit this environment inside the image, where the scratch area
+        # does not exist: TMPDIR stays unset for them (their /tmp is the image's), and
+        # dnf's Python takes TEMP for its temporary files instead of the host's /tmp.
+        return {"HOME": str(self.home), "TMPDIR": None, "TEMP": str(self.home / "tmp")}
 
     def argv(self, *arguments: str) -> list[str]:
         return ["rpm", f"--root={self.root}", f"--dbpath={self.dbpath}", *arguments]
@@ -128,6 +156,8 @@ class RpmPackageManager(PackageManager):
         self.check_signatures = self.build.preferences.rpm_check_signatures is not False
         if not self.check_signatures:
             log.warning("rpm-check-signatures is off: package signatures are not checked")
+        self._listed_in: set[bool] = set()  # where the repositories were seen (in_chroot)
+        self._listing: list[str] | None = None  # output lines of a listing, while it runs
 
     # Set by each adapter: its private configuration, its part of the shared cache, where
     # that keeps the downloaded .rpm files, and the program that runs.
@@ -158,6 +188,59 @@ class RpmPackageManager(PackageManager):
             if repo.local_dir is not None
         ]
         return binds
+
+    def host_namespace(self, argv: Sequence[str]) -> list[str]:
+        """`argv` in a mount namespace of its own, so that it writes only where it should:
+
+        - libzypp's curl keeps its cookies in /var/lib/YaST2/cookies, whatever --root
+          says: a directory of the scratch area takes the place of /var/lib/YaST2 (where
+          the host has none, /var/lib is read-only but for the build's own directories);
+        - dnf's librepo caches checksums in extended attributes of the packages it
+          reads: the local repositories (the user's directories) are read-only.
+        """
+        cookies = self.scratch / "yast2"
+        cookies.mkdir(mode=0o700, exist_ok=True)
+        writable = [str(p.resolve()) for p in (self.root, self.scratch, self.shared)]
+        local = [str(repo.local_dir) for repo in self.repos if repo.local_dir is not None]
+        script = [*runner.private_mounts(), "sh", "-c", _HOST_NAMESPACE, "kiwi-like-host"]
+        return [*script, str(cookies), *writable, "--", *local, "--", *argv]
+
+    def check_repositories(self) -> None:
+        """zypper and dnf skip a .repo file they cannot read (a hidden file name, an id
+        they refuse) and go on: ask them which repositories they see, once from the host
+        and once inside the root, so a skipped one is named instead of "package not found"."""
+        if self.in_chroot in self._listed_in or not self.repos:
+            return
+        lines: list[str] = []
+        self._listing = lines
+        try:
+            self.list_repositories()
+        finally:
+            self._listing = None
+        listed = self.listed_aliases(lines)
+        missing = [repo.alias for repo in self.repos if repo.alias not in listed]
+        if missing:
+            raise KiwiLikeError(
+                f"{self.program} did not read repository {', '.join(missing)} "
+                f"(it lists only: {', '.join(sorted(listed)) or 'none'})"
+            )
+        self._listed_in.add(self.in_chroot)
+
+    def seen(self, line: str) -> None:
+        """An output line, kept while a listing runs (the adapters' on_line calls this)."""
+        if self._listing is not None:
+            self._listing.append(line)
+
+    # What the adapters say: where they run, how they list their repositories.
+    @property
+    def in_chroot(self) -> bool:
+        raise NotImplementedError
+
+    def list_repositories(self) -> None:
+        raise NotImplementedError
+
+    def listed_aliases(self, lines: Sequence[str]) -> set[str]:
+        raise NotImplementedError
 
     def image_repos(self) -> list[RpmRepo]:
         """The imageinclude repositories the image can use (not a build host directory)."""

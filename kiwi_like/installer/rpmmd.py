@@ -17,6 +17,7 @@ from kiwi_like.description.model import Repository
 from kiwi_like.description.packagemanagers import PackageManagerKind
 from kiwi_like.description.uri import redact
 from kiwi_like.errors import KiwiLikeError
+from kiwi_like.installer.aliases import safe_aliases
 from kiwi_like.rootfs import inside
 
 REMOTE_KEY = re.compile(r"^(https?|ftp)://")
@@ -67,13 +68,13 @@ class RpmRepo:
 
 
 def rpm_repos(build: ResolvedBuild, kind: PackageManagerKind) -> list[RpmRepo]:
-    return [_rpm_repo(build, kind, n, r) for n, r in enumerate(build.repositories, start=1)]
+    aliases = safe_aliases(build.repositories)
+    return [_rpm_repo(build, kind, a, r) for a, r in zip(aliases, build.repositories, strict=True)]
 
 
 def _rpm_repo(
-    build: ResolvedBuild, kind: PackageManagerKind, number: int, repository: Repository
+    build: ResolvedBuild, kind: PackageManagerKind, alias: str, repository: Repository
 ) -> RpmRepo:
-    alias = re.sub(r"[^A-Za-z0-9_.-]", "_", repository.alias or f"repo-{number}")
     kind.check_repository_type(alias, repository.type)
     local_dir = None
     if repository.source.startswith("dir://"):

@@ -4,6 +4,7 @@ zypper is isolated from the host's own configuration the way kiwi does it: its
 zypp.conf comes from ZYPP_CONF, repositories from a private --reposd-dir, and the
 metadata, solv and package caches from --cache-dir, --solv-cache-dir and
 --pkg-cache-dir. Packages are kept in the shared cache (<cache>/zypper/packages).
+Its log (ZYPP_LOGFILE) and temporary files (ZYPPTMPDIR) go to the scratch area.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from kiwi_like.installer.rpmmd import RpmRepo, ini_section, write_private
 IN_ROOT = "/run/kiwi-like/zypper"
 # zypper reads its locks (kiwi's <ignore>) from this path inside the root.
 LOCKS = "run/kiwi-like/zypp-locks"
+# zypper's lock, inside the root it installs into
+PID_FILE = "run/zypp.pid"
 ZYPPER_TYPES = {"rpm-md": "rpm-md", "yast2": "yast2", "rpm-dir": "plaindir"}
 EXIT_SCRIPT_FAILED = 107
 _SCRIPTLET = re.compile(r"%(\w+)\(([^)]+)\) scriptlet failed, exit status (\d+)")
@@ -47,7 +50,7 @@ class ZypperPackageManager(RpmPackageManager):
 
     def _write_config(self) -> None:
         excludedocs = "yes" if self.build.preferences.rpm_excludedocs else "no"
-        self.private.mkdir(parents=True, exist_ok=True)
+        (self.private / "tmp").mkdir(parents=True, exist_ok=True)
         # onlyRequires: like apt's --no-install-recommends
         (self.private / "zypp.conf").write_text(
             f"[main]\nsolver.onlyRequires = true\nlocksfile.path = /{LOCKS}\n"
@@ -122,6 +125,16 @@ class ZypperPackageManager(RpmPackageManager):
             options.append("--gpg-auto-import-keys")  # the keys the description names
         return options
 
+    @staticmethod
+    def _environment(private: str) -> dict[str, str]:
+        # libzypp's log and temporary files would otherwise go to the host's
+        # /var/log/zypper.log and /var/tmp, whatever --root says.
+        return {
+            "ZYPP_CONF": f"{private}/zypp.conf",
+            "ZYPP_LOGFILE": f"{private}/zypper.log",
+            "ZYPPTMPDIR": f"{private}/tmp",
+        }
+
     def _zypper(self, *arguments: str) -> runner.Result:
         self._failed_scriptlet = None
         try:
@@ -131,23 +144,33 @@ class ZypperPackageManager(RpmPackageManager):
                     self.root,
                     ["zypper", *options, *arguments],
                     binds=self.binds(IN_ROOT),
-                    env={"ZYPP_CONF": f"{IN_ROOT}/zypp.conf"},
+                    env=self._environment(IN_ROOT),
                     on_line=self._progress_line,
                 )
             options = self._options(str(self.private), str(self.shared), "host")
             argv = ["zypper", *options, "--root", str(self.root), *arguments]
             return runner.run(
-                argv,
-                env={**self.rpm.env, "ZYPP_CONF": str(self.private / "zypp.conf")},
+                self.host_namespace(argv),
+                env={**self.rpm.env, **self._environment(str(self.private))},
                 on_line=self._progress_line,
+                display=argv,
             )
         except runner.CommandError as error:
             raise self._explain(error) from None
         finally:
             self.progress.finish()
             self.finish_root([self.private, self.shared])
+            # zypper has ended (or was stopped): its lock must not stay in the image
+            (self.root / PID_FILE).unlink(missing_ok=True)
+
+    def list_repositories(self) -> None:
+        self._zypper("--xmlout", "repos")
+
+    def listed_aliases(self, lines: Sequence[str]) -> set[str]:
+        return set(re.findall(r'<repo alias="([^"]*)"', "\n".join(lines)))
 
     def _progress_line(self, line: str) -> None:
+        self.seen(line)
         # Caught as it goes by: later output can push it out of the error's tail.
         failed = _SCRIPTLET.search(line)
         if failed:
@@ -192,6 +215,7 @@ class ZypperPackageManager(RpmPackageManager):
     def install(self, packages: Sequence[str], collections: Sequence[str] = ()) -> None:
         if not packages and not collections:
             return
+        self.check_repositories()
         before = self.cached_rpms()
         if self.build.packages.ignore:
             # A lock: the solver must not install it, whatever needs it (kiwi's <ignore>).
@@ -202,6 +226,7 @@ class ZypperPackageManager(RpmPackageManager):
         self.count_downloads(before)
 
     def update(self) -> None:
+        self.check_repositories()
         self._zypper("update", "--no-recommends", "--auto-agree-with-licenses")
 
     def uninstall(self, packages: Sequence[str]) -> None:
@@ -209,6 +234,6 @@ class ZypperPackageManager(RpmPackageManager):
             self._zypper("remove", "--clean-deps", *packages)
 
     def clean(self) -> None:
-        (self.root / "run/zypp.pid").unlink(missing_ok=True)
+        (self.root / PID_FILE).unlink(missing_ok=True)
         forget_host_paths(self.root, [Path("/") / LOCKS])
         self.finish_root([self.private, self.shared])

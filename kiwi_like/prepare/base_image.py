@@ -15,7 +15,7 @@ from pathlib import Path
 from kiwi_like import run as runner
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
-from kiwi_like.oci import tree
+from kiwi_like.oci import skopeo, tree
 from kiwi_like.oci.layout import Layout
 
 BASE_LAYOUT = "image/derived-base"  # relative to the root
@@ -130,10 +130,7 @@ def import_base(uri: str, description_dir: Path, root: Path, scratch: Path) -> N
     staged = scratch / "derived-base"
     shutil.rmtree(staged, ignore_errors=True)
     log.info("Importing the base image %s", source)
-    runner.run(
-        ["skopeo", "--insecure-policy", "copy", "--quiet", source, f"oci:{staged}:{BASE_TAG}"],
-        env={"TMPDIR": str(scratch)},
-    )
+    skopeo.copy(source, f"oci:{staged}:{BASE_TAG}", scratch)
     unpacked = scratch / "derived-base-rootfs"
     shutil.rmtree(unpacked, ignore_errors=True)
     runner.run(["umoci", "raw", "unpack", "--image", f"{staged}:{BASE_TAG}", unpacked])

@@ -105,7 +105,7 @@ def prepare_root(
             isorepo.unpack_iso_repositories(build, scratch), root, scratch, config
         )
         image_packages, collections = _image_packages(build, manager)
-        type_settings = build.settings if build.build_type.image in imagetypes.IMAGE_TYPES else None
+        type_settings = build.settings if imagetypes.is_buildable(build.build_type.image) else None
         derived_from = (
             type_settings.derived_from if isinstance(type_settings, ContainerSettings) else None
         )
@@ -132,9 +132,11 @@ def prepare_root(
                 # The base image is the bootstrap; bootstrap packages are installed on top.
                 directory = build.description.directory
                 step("base image", lambda: import_base(derived_from, directory, root, scratch))
-                step("bootstrap packages", lambda: manager.install(build.packages.bootstrap))
+                step(
+                    "bootstrap packages", lambda: manager.install(build.install_packages.bootstrap)
+                )
             else:
-                step("bootstrap", lambda: manager.bootstrap(build.packages.bootstrap))
+                step("bootstrap", lambda: manager.bootstrap(build.install_packages.bootstrap))
             with build_time_files(root), scripts.script_environment(root, build):
                 step(
                     "post_bootstrap.sh",
@@ -181,7 +183,7 @@ def _image_packages(
     build: ResolvedBuild, manager: PackageManager
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The image packages to install (with what the type needs) and the collections."""
-    packages = build.packages
+    packages = build.install_packages
     collections = packages.collections if manager.supports_collections else ()
     skipped = packages.products + (() if collections else packages.collections)
     if skipped:
@@ -199,7 +201,7 @@ def _image_packages(
 def _customize(
     build: ResolvedBuild, root: Path, scratch: Path, manager: PackageManager, step: _Steps
 ) -> None:
-    packages = build.packages
+    packages = build.install_packages
     step("hostname", lambda: settings.setup_hostname(root, settings.hostname_for(build)))
     step("archives", lambda: overlay.unpack_archives(build, root, scratch))
     step("overlay files", lambda: overlay.apply_overlays(build, root, scratch))

@@ -78,7 +78,7 @@ def cache_key(
         "arch": build.arch,
         "packagemanager": build.preferences.packagemanager,
         "variant": variant,
-        "bootstrap": list(build.packages.bootstrap),
+        "bootstrap": list(build.install_packages.bootstrap),
         "image": list(image_packages),
         "collections": list(collections),
         # credentials do not change what is installed, and stay out of the key

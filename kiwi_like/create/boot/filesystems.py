@@ -5,13 +5,15 @@ mounting anything. xfsprogs 6.1 cannot fill a file system from a directory,
 so an xfs image is loop-mounted inside a private mount namespace (`unshare
 --mount`) and filled with `cp -a`: the mount exists only for that one
 command, and the loop device is set up with autoclear, so it goes away with
-the mount, also when the build is killed.
+the mount, also when the build is killed. The same way, the device nodes of a
+btrfs tree get their numbers back, which mkfs.btrfs --rootdir loses.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -71,6 +73,52 @@ umount "$2"
 """
 
 
+# mkfs.btrfs --rootdir (btrfs-progs 6.2) writes device nodes as 0:0: they are made again
+# through a loop mount that exists only for this command, as the xfs fill does
+_FIX_BTRFS_DEVICES = r"""
+set -e
+image=$1; mountpoint=$2; shift 2
+mount -t btrfs -o loop "$image" "$mountpoint"
+while [ $# -gt 0 ]; do
+    rm -f "$mountpoint/$1"
+    mknod -m "$3" "$mountpoint/$1" "$2" "$4" "$5"
+    chown -h "$6:$7" "$mountpoint/$1"
+    shift 7
+done
+umount "$mountpoint"
+"""
+
+
+def _device_nodes(tree: Path) -> list[str]:
+    """path, c|b, mode, major, minor, uid, gid of every device node under `tree`."""
+    found = []
+    for directory, _dirnames, filenames in os.walk(tree):
+        for name in filenames:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                kind = "c" if stat.S_ISCHR(info.st_mode) else "b"
+                found += [os.path.relpath(path, tree), kind, f"{stat.S_IMODE(info.st_mode):o}",
+                          str(os.major(info.st_rdev)), str(os.minor(info.st_rdev)),
+                          str(info.st_uid), str(info.st_gid)]  # fmt: skip
+    return found
+
+
+def _fix_btrfs_devices(output: Path, tree: Path, work: Path) -> None:
+    devices = _device_nodes(tree)
+    if not devices:
+        return
+    mountpoint = work / "btrfs-mount"
+    mountpoint.mkdir()
+    try:
+        runner.run(
+            [*runner.private_mounts(), "sh", "-c", _FIX_BTRFS_DEVICES,
+             "kiwi-like-btrfs-devices", output, mountpoint, *devices]
+        )  # fmt: skip
+    finally:
+        os.rmdir(mountpoint)
+
+
 class RootTooSmall(KiwiLikeError):
     """The file system needs more room than its partition has (mkfs.btrfs --rootdir grows
     its file to its own estimate of what the tree needs)."""
@@ -92,23 +140,27 @@ def make_root_filesystem(
     partition: FileSystemPlace, tree: Path, output: Path, work: Path, create_options: str = ""
 ) -> None:
     fs = partition.filesystem
-    assert fs is not None and partition.uuid is not None and partition.label is not None
+    assert fs is not None and partition.uuid is not None
     extra = shlex.split(create_options)
+    # an empty label: none (kiwi's file system images have none)
+    label = ["-L", partition.label] if partition.label else []
     log.info("Creating the %s root file system (%d MiB)", fs, partition.size >> 20)
     sized_file(output, partition.size)
     if fs in ("ext2", "ext3", "ext4"):
         runner.run(
-            ["mke2fs", "-q", "-F", "-t", fs, "-U", partition.uuid, "-L", partition.label,
+            ["mke2fs", "-q", "-F", "-t", fs, "-U", partition.uuid, *label,
              *extra, "-d", tree, output]
         )  # fmt: skip
     elif fs == "btrfs":
         runner.run(
-            ["mkfs.btrfs", "-q", "-f", "-U", partition.uuid, "-L", partition.label,
+            ["mkfs.btrfs", "-q", "-f", "-U", partition.uuid, *label,
              *extra, "--rootdir", tree, output]
         )  # fmt: skip
+        if output.stat().st_size <= partition.size:  # else RootTooSmall below
+            _fix_btrfs_devices(output, tree, work)
     elif fs == "xfs":
         runner.run(
-            ["mkfs.xfs", "-q", "-f", "-m", f"uuid={partition.uuid}", "-L", partition.label,
+            ["mkfs.xfs", "-q", "-f", "-m", f"uuid={partition.uuid}", *label,
              *extra, output]
         )  # fmt: skip
         mountpoint = work / "xfs-mount"

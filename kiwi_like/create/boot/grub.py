@@ -84,3 +84,42 @@ def install_grub_modules(root: Path, firmwares: tuple[str, ...]) -> None:
         for path in sorted(source.iterdir()):
             if path.suffix in (".mod", ".lst") and path.is_file():
                 shutil.copyfile(path, target / path.name)
+
+
+# Secure Boot (firmware="uefi"): the distribution's signed chain instead of grub-mkimage's
+# image. Shim (signed by Microsoft's UEFI CA) boots grubx64.efi beside it, which Debian
+# signed and which verifies the kernel through shim.
+SECURE_BOOT_FILES = (
+    # (in the image root, on the EFI partition, package)
+    ("/usr/lib/shim/shimx64.efi.signed", "EFI/BOOT/BOOTX64.EFI", "shim-signed"),
+    ("/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", "EFI/BOOT/grubx64.efi",
+     "grub-efi-amd64-signed"),
+    ("/usr/lib/shim/mmx64.efi.signed", "EFI/BOOT/mmx64.efi", "shim-helpers-amd64-signed"),
+)  # fmt: skip
+# Debian's signed GRUB has its modules built in and reads <its partition>/EFI/debian/grub.cfg
+# (else $cmdpath/grub.cfg); it cannot load an early config of ours
+SIGNED_GRUB_CONFIGS = ("EFI/debian/grub.cfg", "EFI/BOOT/grub.cfg")
+
+
+def check_secure_boot(root: Path) -> None:
+    """Fail before the slow steps, with the package to add, when the signed chain is missing."""
+    for source, _, package in SECURE_BOOT_FILES:
+        if not resolve_in_root(root, source).is_file():
+            raise KiwiLikeError(
+                f'firmware="uefi" (Secure Boot) needs {source} in the image: '
+                f"add the package {package}"
+            )
+
+
+def secure_boot_tree(root: Path, tree: Path, early_config: str) -> None:
+    """Shim, signed GRUB and MokManager under `tree` (an EFI partition's files), with the
+    grub.cfg signed GRUB reads: `early_config` finds the real one, which it then reads."""
+    check_secure_boot(root)
+    for source, target, _ in SECURE_BOOT_FILES:
+        path = tree / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(resolve_in_root(root, source), path)
+    for name in SIGNED_GRUB_CONFIGS:
+        path = tree / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(early_config + "configfile $prefix/grub.cfg\n")

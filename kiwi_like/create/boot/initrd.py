@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kiwi_like import timing
 from kiwi_like.chroot import run_in_root
+from kiwi_like.create.boot.dracut import DRACUT, install_modules, make_dracut_initrd
 from kiwi_like.create.boot.initrdcache import InitrdCache, initrd_key
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.description.imagetypes.oem import DiskSettings
@@ -18,7 +19,6 @@ from kiwi_like.log import log
 from kiwi_like.rootfs import resolve_in_root
 
 INITRAMFS_TOOLS = ("/usr/sbin/update-initramfs", "/sbin/update-initramfs")
-DRACUT = ("/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut")
 # File systems whose module must be in the initrd explicitly when initramfs-tools
 # is told to include only some modules (MODULES=dep/list).
 MODULE_FILESYSTEMS = ("xfs", "btrfs")
@@ -113,17 +113,21 @@ def generate_initrd(
     tool = initrd_tool(root, settings)
     if tool == "initramfs-tools":
         _initramfs_settings(root, settings.filesystem, modules)
+    else:
+        install_modules(root)  # before the cache key: they are part of the initrd
     target = resolve_in_root(root, kernel.initrd)
     cache = InitrdCache(cache_dir) if cache_dir is not None else None
     key = initrd_key(root, kernel.version, tool, modules) if cache else None
     if cache and key and cache.fetch(key, target):
         timing.skipped("initrd generation", "initrd")
         return
-    log.info("Generating the initrd for kernel %s with %s", kernel.version, tool)
     if tool == "dracut":
-        command = ["dracut", "--force", "--no-hostonly", "--no-hostonly-cmdline"]
-        run_in_root(root, [*command, kernel.initrd, kernel.version], private_tmp=True)
+        make_dracut_initrd(
+            root, kernel, kernel.initrd, filesystems=(settings.filesystem,),
+            all_drivers=modules == "most",
+        )  # fmt: skip
     else:
+        log.info("Generating the initrd for kernel %s with %s", kernel.version, tool)
         run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
     if not target.is_file():
         raise KiwiLikeError(f"{tool} did not write {kernel.initrd}")

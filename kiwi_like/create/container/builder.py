@@ -13,7 +13,7 @@ from kiwi_like.description.imagetypes import settings_of
 from kiwi_like.description.imagetypes.container import ContainerSettings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
-from kiwi_like.oci import tree
+from kiwi_like.oci import skopeo, tree
 from kiwi_like.oci.layout import (
     CONFIG_TYPE,
     LAYER_TYPE,
@@ -93,11 +93,9 @@ def _docker_archive(build: ResolvedBuild, layout: Layout, output: Path, scratch:
     names = naming(settings_of(build, ContainerSettings).config)
     first, *more = names.references
     extra = [option for reference in more for option in ("--additional-tag", reference)]
-    runner.run(
-        ["skopeo", "--insecure-policy", "copy", "--quiet", *extra,
-         f"oci:{layout.path}:{names.tags[0]}", f"docker-archive:{output}:{first}"],
-        env={"TMPDIR": str(scratch)},
-    )  # fmt: skip
+    skopeo.copy(
+        f"oci:{layout.path}:{names.tags[0]}", f"docker-archive:{output}:{first}", scratch, *extra
+    )
 
 
 def _compress(archive: Path, compression: str, config: RuntimeConfig) -> Path:

@@ -40,7 +40,6 @@ from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.log import log
 from kiwi_like.prepare import scripts
 
-EFI_BOOT_PATH = ("EFI", "BOOT", "BOOTX64.EFI")
 DISK_HOOKS = ("pre_disk_sync.sh", "disk.sh")
 
 
@@ -71,17 +70,16 @@ def run_disk_hooks(build: ResolvedBuild, root: Path) -> None:
             scripts.run_script(root, build, name)
 
 
-def _esp_tree(root: Path, efi_image: Path, work: Path) -> Path:
-    """The EFI system partition's files: the root's /boot/efi plus GRUB as the fallback loader."""
+def _esp_tree(root: Path, efi_tree: Path, work: Path) -> Path:
+    """The EFI system partition's files: the root's /boot/efi plus GRUB (with Secure Boot:
+    shim and signed GRUB) as the fallback loader."""
     tree = work / "esp"
     source = root / ESP_MOUNTPOINT
     if source.is_dir() and not source.is_symlink():
         shutil.copytree(source, tree, symlinks=False)
     else:
         tree.mkdir()
-    target = tree.joinpath(*EFI_BOOT_PATH)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(efi_image, target)
+    shutil.copytree(efi_tree, tree, dirs_exist_ok=True)
     return tree
 
 
@@ -92,10 +90,10 @@ def _make_partition_files(
     files: dict[int, Path] = {}
     esp = layout.find("esp")
     if esp is not None:
-        assert boot.efi_image is not None
+        assert boot.efi_tree is not None
         files[esp.number] = work / "esp.img"
         with step("creating the EFI system partition"):
-            make_esp(esp, _esp_tree(root, boot.efi_image, work), files[esp.number])
+            make_esp(esp, _esp_tree(root, boot.efi_tree, work), files[esp.number])
     swap = layout.find("swap")
     if swap is not None:
         files[swap.number] = work / "swap.img"
@@ -209,7 +207,11 @@ def build_disk(
         work = Path(name)
         with step("making the GRUB images"), timing.step("GRUB images", "bootloader"):
             boot = grub.make_boot_images(
-                root, grub_firmwares(settings), early_config(ids.root_uuid), work
+                root,
+                grub_firmwares(settings),
+                early_config(ids.root_uuid),
+                work,
+                settings.secure_boot,
             )
         create_options = settings.create_options
         in_place = filesystems.can_make_in_place(settings.filesystem, create_options)

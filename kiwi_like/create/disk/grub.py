@@ -4,7 +4,9 @@ The image's own GRUB (so modules and core match) makes the core images
 inside the root: for BIOS an i386-pc core image that goes into the BIOS boot
 partition (GPT) or the gap after the MBR (msdos), for EFI a BOOTX64.EFI for
 the EFI system partition. Both carry an early config that finds the root
-file system by UUID and reads its /boot/grub/grub.cfg.
+file system by UUID and reads its /boot/grub/grub.cfg. With Secure Boot
+(firmware="uefi") the EFI partition gets the distribution's signed shim and
+GRUB instead, with a grub.cfg that does what the early config does.
 
 What grub-bios-setup would do is done here on the file: boot.img's code
 goes into the MBR (the partition table stays), its `kernel_sector` points at
@@ -18,7 +20,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiwi_like.create.boot.grub import MODULES, PLATFORMS, mkimage
+from kiwi_like.create.boot.grub import MODULES, PLATFORMS, mkimage, secure_boot_tree
 from kiwi_like.create.disk.layout import SECTOR, DiskLayout
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.rootfs import resolve_in_root
@@ -41,7 +43,7 @@ class BootImages:
 
     bios_core: Path
     boot_img: bytes
-    efi_image: Path | None
+    efi_tree: Path | None  # the EFI partition's boot files (EFI/BOOT/...)
 
 
 def grub_mkimage(root: Path, firmware: str, early_config: str, work: Path) -> Path:
@@ -49,18 +51,37 @@ def grub_mkimage(root: Path, firmware: str, early_config: str, work: Path) -> Pa
     return mkimage(root, PLATFORMS[firmware], modules, early_config, work / OUTPUT_NAMES[firmware])
 
 
+def efi_boot_tree(root: Path, early_config: str, secure_boot: bool, work: Path) -> Path:
+    """EFI/BOOT/BOOTX64.EFI: grub-mkimage's image, or with Secure Boot the signed chain."""
+    tree = work / "efi-tree"
+    if secure_boot:
+        secure_boot_tree(root, tree, early_config)
+        return tree
+    image = grub_mkimage(root, "efi", early_config, work)
+    (tree / "EFI" / "BOOT").mkdir(parents=True)
+    image.replace(tree / "EFI" / "BOOT" / OUTPUT_NAMES["efi"])
+    return tree
+
+
 def make_boot_images(
-    root: Path, firmwares: tuple[str, ...], early_config: str, work: Path
+    root: Path,
+    firmwares: tuple[str, ...],
+    early_config: str,
+    work: Path,
+    secure_boot: bool = False,
 ) -> BootImages:
-    images: dict[str, Path] = {}
-    for firmware in firmwares:
-        directory = work / f"grub-{firmware}"
+    directory = work / "grub-bios"
+    directory.mkdir()
+    bios_core = grub_mkimage(root, "bios", early_config, directory)
+    efi_tree = None
+    if "efi" in firmwares:
+        directory = work / "grub-efi"
         directory.mkdir()
-        images[firmware] = grub_mkimage(root, firmware, early_config, directory)
+        efi_tree = efi_boot_tree(root, early_config, secure_boot, directory)
     boot_img = resolve_in_root(root, "/usr/lib/grub/i386-pc/boot.img").read_bytes()
     if len(boot_img) != SECTOR:
         raise KiwiLikeError(f"the image's boot.img has {len(boot_img)} bytes, not {SECTOR}")
-    return BootImages(bios_core=images["bios"], boot_img=boot_img, efi_image=images.get("efi"))
+    return BootImages(bios_core=bios_core, boot_img=boot_img, efi_tree=efi_tree)
 
 
 def patched_mbr(boot_img: bytes, mbr: bytes, core_sector: int) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiwi_like.create.boot import resize
+from kiwi_like.create.boot.grub import check_secure_boot
 from kiwi_like.create.boot.initrd import initrd_tool
 from kiwi_like.create.boot.kernel import Kernel, newest_kernel
 from kiwi_like.create.boot.tools import GRUB_FILES, has_program
@@ -32,6 +33,8 @@ def check_image(root: Path, settings: DiskSettings) -> Kernel:
                 f"the image has no GRUB for {kind} ({path.rsplit('/', 1)[0]}): "
                 f"add the package {package}"
             )
+    if settings.secure_boot:
+        check_secure_boot(root)
     if not has_program(root, "grub-mkimage"):
         raise KiwiLikeError("the image has no grub-mkimage: add the package grub-common")
     if settings.resize:

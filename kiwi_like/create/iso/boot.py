@@ -5,6 +5,8 @@ boot_hybrid.img from a USB stick) and a BOOTX64.EFI, which goes into a small
 FAT image that is the El Torito EFI entry and, on a USB stick, the EFI
 partition. Both cores carry every module they need and an early config that
 finds this medium by a file only it has, then read /boot/grub/grub.cfg.
+With Secure Boot (firmware="uefi") the FAT image holds the distribution's
+signed shim and GRUB instead, and a grub.cfg for that GRUB doing the same.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.boot.grub import GRUB_DIR, MODULES, menu_header, mkimage, quote
+from kiwi_like.create.boot.grub import (
+    GRUB_DIR,
+    MODULES,
+    menu_header,
+    mkimage,
+    quote,
+    secure_boot_tree,
+)
 from kiwi_like.create.boot.tools import MTOOLS_ENV
 from kiwi_like.description.imagetypes.bootmenu import BootMenu
 from kiwi_like.rootfs import resolve_in_root
@@ -81,16 +90,41 @@ def grub_cfg(menu: BootMenu, entries: list[MenuEntry], default: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _efi_fat_image(efi_binary: Path, output: Path) -> None:
-    size_kib = -(-(efi_binary.stat().st_size + EFI_IMAGE_SLACK) // (1024 * 1024)) * 1024
+def _efi_fat_image(efi_tree: Path, output: Path) -> None:
+    """A FAT image holding the files under `efi_tree` (EFI/BOOT/...)."""
+    files = sum(path.stat().st_size for path in efi_tree.rglob("*") if path.is_file())
+    size_kib = -(-(files + EFI_IMAGE_SLACK) // (1024 * 1024)) * 1024
     output.unlink(missing_ok=True)
     runner.run(["mkfs.vfat", "-C", "-n", "EFIBOOT", output, str(size_kib)])
-    runner.run(["mmd", "-i", output, "::/EFI", "::/EFI/BOOT"], env=MTOOLS_ENV)
-    runner.run(["mcopy", "-Q", "-i", output, efi_binary, "::/EFI/BOOT/BOOTX64.EFI"], env=MTOOLS_ENV)
+    entries = sorted(efi_tree.iterdir())
+    runner.run(["mcopy", "-s", "-Q", "-m", "-i", output, *entries, "::/"], env=MTOOLS_ENV)
+
+
+def _efi_tree(root: Path, tree: Path, early: str, secure_boot: bool, work: Path) -> Path:
+    """The EFI boot files: grub-mkimage's BOOTX64.EFI, or with Secure Boot the signed chain.
+
+    Signed GRUB reads EFI/debian/grub.cfg of the device it was loaded from, which
+    firmware may name as the FAT image or as the whole medium: both have it.
+    """
+    efi_tree = work / "efi-tree"
+    if secure_boot:
+        secure_boot_tree(root, efi_tree, early)
+        secure_boot_tree(root, tree, early)
+        return efi_tree
+    binary = mkimage(root, "x86_64-efi", EFI_MODULES, early, work / "BOOTX64.EFI")
+    (efi_tree / "EFI" / "BOOT").mkdir(parents=True)
+    binary.replace(efi_tree / "EFI" / "BOOT" / "BOOTX64.EFI")
+    return efi_tree
 
 
 def install_medium_boot(
-    root: Path, tree: Path, with_efi: bool, config: str, id_file: str, work: Path
+    root: Path,
+    tree: Path,
+    with_efi: bool,
+    config: str,
+    id_file: str,
+    work: Path,
+    secure_boot: bool = False,
 ) -> MediumBoot:
     """GRUB's images, the id file and grub.cfg into the ISO tree."""
     grub_dir = tree / GRUB_DIR.lstrip("/")
@@ -106,8 +140,8 @@ def install_medium_boot(
     if with_efi:
         efi_work = work / "grub-efi"
         efi_work.mkdir()
-        binary = mkimage(root, "x86_64-efi", EFI_MODULES, early, efi_work / "BOOTX64.EFI")
-        _efi_fat_image(binary, tree / EFI_IMAGE.lstrip("/"))
+        efi_tree = _efi_tree(root, tree, early, secure_boot, efi_work)
+        _efi_fat_image(efi_tree, tree / EFI_IMAGE.lstrip("/"))
         efi_image = EFI_IMAGE.lstrip("/")
     return MediumBoot(
         eltorito=ELTORITO.lstrip("/"),

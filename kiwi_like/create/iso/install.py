@@ -3,7 +3,8 @@ install tarball (`installpxe="true"`), both the raw disk plus an installer for i
 
 The medium holds /install/<disk>.raw.zst, the kernel and an installer initrd
 made by the image's own initramfs-tools with kiwi-like's boot script
-(`installer/kiwi-install`, chosen with `boot=kiwi-install`), and
+(`installer/kiwi-install`, chosen with `boot=kiwi-install`) or by its dracut
+with kiwi-like's install module (which runs the same script), and
 /install/install.conf with the <oemconfig> settings. The installer picks the
 target disk, asks before it wipes it (unless unattended), writes and verifies
 the image, then powers off, reboots or boots the installed system. The tarball
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from kiwi_like import run as runner
 from kiwi_like.create.boot import netboot_samples as samples
+from kiwi_like.create.boot.dracut import INSTALL_MODULE, make_dracut_initrd
 from kiwi_like.create.boot.initramfs import make_initrd
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.create.boot.tools import has_program
@@ -49,7 +51,6 @@ INSTALL_DIR = "install"  # on the medium
 BOOT_SCRIPT = "kiwi-install"
 # programs the installer runs, and the Debian package of each (the hook copies them)
 INSTALLER_TOOLS = (
-    ("mkinitramfs", "initramfs-tools"),
     ("dd", "coreutils"),
     ("sha256sum", "coreutils"),
     ("zstd", "zstd"),
@@ -82,8 +83,14 @@ def install_conf(
     return "\n".join(lines) + "\n"
 
 
-def check_installer_tools(root: Path) -> None:
-    for program, package in INSTALLER_TOOLS:
+# the initrd generator of each initrd system, and its package
+GENERATORS = {"kiwi": ("mkinitramfs", "initramfs-tools"), "dracut": ("dracut", "dracut")}
+DRACUT_INSTALLER = {"90kiwi-like-install/kiwi-install": INSTALLER_FILES / BOOT_SCRIPT}
+
+
+def check_installer_tools(root: Path, initrd_system: str = "kiwi") -> None:
+    """Before the disk is built: what the installer initrd is made from and runs."""
+    for program, package in (GENERATORS[initrd_system], *INSTALLER_TOOLS):
         if not has_program(root, program):
             raise KiwiLikeError(
                 f"the install ISO's installer needs {program} in the image: "
@@ -91,8 +98,20 @@ def check_installer_tools(root: Path) -> None:
             )
 
 
-def make_installer_initrd(root: Path, kernel: Kernel, work: Path) -> Path:
-    """The image's initramfs-tools with the installer's hook and boot script."""
+def make_installer_initrd(
+    root: Path, kernel: Kernel, work: Path, settings: DiskSettings | None = None
+) -> Path:
+    """The image's dracut with kiwi-like's install module, or its initramfs-tools with
+    the installer's hook and boot script."""
+    if settings is not None and settings.initrd_system == "dracut":
+        in_root = f"/boot/.kiwi-like-installer-{kernel.version}.img"
+        make_dracut_initrd(
+            root, kernel, in_root, add=(INSTALL_MODULE,), filesystems=(settings.filesystem,),
+            what="installer", extra=DRACUT_INSTALLER,
+        )  # fmt: skip
+        initrd = work / "installer-initrd.img"
+        shutil.move(resolve_in_root(root, in_root), initrd)
+        return initrd
     return make_initrd(
         root,
         kernel,
@@ -138,18 +157,18 @@ class Payload:
 def write_payload(
     build: ResolvedBuild, root: Path, disk: DiskResult, payload: Payload, work: Path
 ) -> None:
-    check_installer_tools(root)
+    settings = settings_of(build, DiskSettings)
+    check_installer_tools(root, settings.initrd_system)
     kernel = Kernel(disk.kernel)
     with step("compressing the disk image for the installer"):
         runner.run(["zstd", "-q", "-T0", "-3", disk.image, "-o", payload.image])
-    settings = settings_of(build, DiskSettings)
     conf = install_conf(
         settings.install, disk, payload.image.name, file_digest(disk.image), settings.menu.title
     )
     payload.conf.write_text(conf)
     shutil.copyfile(resolve_in_root(root, kernel.image), payload.kernel)
     with step("making the installer initrd"):
-        initrd = make_installer_initrd(root, kernel, work)
+        initrd = make_installer_initrd(root, kernel, work, settings)
     shutil.move(initrd, payload.initrd)
 
 
@@ -175,7 +194,9 @@ def build_install_iso(
         entries, default = install_menu(build, id_file)
         config = grub_cfg(medium.menu, entries, default)
         with step("making the GRUB images"):
-            boot = install_medium_boot(root, tree, disk.firmware == "efi", config, id_file, work)
+            boot = install_medium_boot(
+                root, tree, disk.firmware == "efi", config, id_file, work, medium.secure_boot
+            )
         make_iso(tree, output, boot, medium)
     log.info("Install ISO %s: %d MiB", output.name, output.stat().st_size >> 20)
 

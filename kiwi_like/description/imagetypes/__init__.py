@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from kiwi_like.description.imagetypes import container, iso, kis, oem
+from kiwi_like.description.imagetypes import archive, container, filesystem, iso, kis, oem
 from kiwi_like.description.imagetypes.base import ImageTypeKind, TypeSettings
 from kiwi_like.description.packagemanagers import find_package_manager
 from kiwi_like.errors import KiwiLikeError
@@ -16,13 +16,38 @@ from kiwi_like.errors import KiwiLikeError
 if TYPE_CHECKING:
     from kiwi_like.description.resolve import ResolvedBuild
 
-__all__ = ["IMAGE_TYPES", "LEGACY_NAMES", "ImageTypeKind", "TypeSettings", "image_type_kind"]
+__all__ = [
+    "IMAGE_TYPES",
+    "LEGACY_NAMES",
+    "RENAMED_TYPES",
+    "ImageTypeKind",
+    "TypeSettings",
+    "image_type_kind",
+    "is_buildable",
+]
 
 IMAGE_TYPES: dict[str, ImageTypeKind] = {
-    kind.name: kind for kind in (oem.KIND, iso.KIND, kis.KIND, container.DOCKER, container.OCI)
+    kind.name: kind
+    for kind in (
+        oem.KIND,
+        iso.KIND,
+        kis.KIND,
+        container.DOCKER,
+        container.OCI,
+        archive.KIND,
+        *filesystem.KINDS,
+    )
 }
 # Image type names that kiwi renamed; the old name still selects the type.
 LEGACY_NAMES = {"vmx": "oem", "pxe": "kis"}
+# The ones a description is rewritten from, with a warning: kiwi 11 has no vmx any more,
+# but keeps pxe as a type name of its own (built as kis: Defaults.get_kis_image_types).
+RENAMED_TYPES = {"vmx": "oem"}
+
+
+def is_buildable(image: str) -> bool:
+    """Whether kiwi-like has a builder for the image type `image` (a legacy name too)."""
+    return LEGACY_NAMES.get(image, image) in IMAGE_TYPES
 
 
 def image_type_kind(image: str) -> ImageTypeKind:
@@ -47,7 +72,7 @@ def image_packages(build: ResolvedBuild) -> tuple[str, ...]:
     Debian package names: roots of other package managers get none.
     """
     manager = find_package_manager(build.preferences.packagemanager)
-    if build.build_type.image not in IMAGE_TYPES or not manager:
+    if not is_buildable(build.build_type.image) or not manager:
         return ()
     if manager.package_naming != "debian":
         return ()

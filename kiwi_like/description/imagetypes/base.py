@@ -8,7 +8,7 @@ Builders are later-stage code, so a descriptor names its builder as a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from kiwi_like.description.resolve import ResolvedBuild
 
 FIRMWARES = ("bios", "efi", "uefi")
+# firmware="uefi" (kiwi: Secure Boot): Debian's signed shim (with MokManager) and GRUB;
+# the kernel of linux-image-amd64 is signed already
+SECURE_BOOT_PACKAGES = ("shim-signed", "shim-helpers-amd64-signed", "grub-efi-amd64-signed")
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,33 @@ def only_x86_64(build: ResolvedBuild, kind: str) -> None:
         raise KiwiLikeError(f"{kind} are only supported for x86_64, not {build.arch}")
 
 
-def initrd_system(
-    attributes: Mapping[str, str], default: str, allowed: tuple[str, ...], kind: str
-) -> str:
-    """`initrd_system` as written, else the type's default (one place for both)."""
-    return choice("initrd_system", attributes.get("initrd_system") or default, allowed, kind)
+# The packages that decide the initrd system when the type does not name it. dracut
+# conflicts with initramfs-tools (and so with live-boot, which needs it).
+DRACUT_PACKAGES = ("dracut",)
+INITRAMFS_TOOLS_PACKAGES = ("initramfs-tools", "live-boot", "live-boot-initramfs-tools")
+
+
+def listed_initrd_system(packages: Collection[str]) -> str | None:
+    """The initrd system the package list asks for: dracut, kiwi (initramfs-tools) or None."""
+    dracut = [name for name in DRACUT_PACKAGES if name in packages]
+    initramfs = [name for name in INITRAMFS_TOOLS_PACKAGES if name in packages]
+    if dracut and initramfs:
+        raise KiwiLikeError(
+            f"the packages list both {dracut[0]} and {initramfs[0]}, which conflict: "
+            'set initrd_system="dracut" or "kiwi" in the type, or list only one'
+        )
+    return "dracut" if dracut else "kiwi" if initramfs else None
+
+
+def initrd_system(build: ResolvedBuild, default: str, allowed: tuple[str, ...], kind: str) -> str:
+    """`initrd_system` as written, else what the packages list, else the type's default."""
+    written = build.build_type.get("initrd_system")
+    listed = listed_initrd_system(
+        (*build.install_packages.bootstrap, *build.install_packages.image)
+    )
+    return choice("initrd_system", written or listed or default, allowed, kind)
 
 
 def efi_firmware(firmware: str) -> str:
-    """kiwi's uefi (secure boot) is read as efi: both boot the same GRUB image here."""
+    """kiwi's uefi (Secure Boot) is an efi firmware; the settings' secure_boot tells them apart."""
     return "efi" if firmware in ("efi", "uefi") else "bios"

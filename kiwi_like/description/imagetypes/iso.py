@@ -1,4 +1,4 @@
-"""The iso type: a live ISO booted by Debian's live-boot."""
+"""The iso type: a live ISO booted by kiwi-like's dracut module or Debian's live-boot."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kiwi_like.description.imagetypes.base import (
     FIRMWARES,
+    SECURE_BOOT_PACKAGES,
     ImageTypeKind,
     TypeSettings,
     flag,
@@ -27,17 +28,14 @@ class LiveSettings(TypeSettings):
 
 def live_settings(build: ResolvedBuild) -> LiveSettings:
     attributes = build.build_type.attributes
-    if attributes.get("initrd_system") == "dracut":
-        raise KiwiLikeError(
-            'initrd_system="dracut" is not supported for live ISOs yet: '
-            "they boot with Debian's live-boot (initramfs-tools)"
-        )
     persistent = flag(attributes.get("hybridpersistent"))
     if persistent and attributes.get("hybridpersistent_filesystem", "ext4") != "ext4":
         raise KiwiLikeError("hybridpersistent_filesystem: only ext4 is supported")
     return LiveSettings(
         image="iso",
-        initrd_system=initrd_system(attributes, "kiwi", ("kiwi",), "live ISOs"),
+        # kiwi boots every live ISO with dracut; one listing live-boot or initramfs-tools
+        # boots with Debian's live-boot
+        initrd_system=initrd_system(build, "dracut", ("kiwi", "dracut"), "live ISOs"),
         medium=iso_settings(build),
         persistent=persistent,
     )
@@ -45,9 +43,14 @@ def live_settings(build: ResolvedBuild) -> LiveSettings:
 
 def image_packages(settings: TypeSettings) -> tuple[str, ...]:
     assert isinstance(settings, LiveSettings)
-    packages = ["initramfs-tools", "live-boot", "grub-pc-bin"]
+    if settings.initrd_system == "dracut":
+        packages = ["dracut", "zstd", "grub-pc-bin"]  # zstd: dracut compresses with it
+    else:
+        packages = ["initramfs-tools", "live-boot", "grub-pc-bin"]
     if settings.medium.efi:
         packages.append("grub-efi-amd64-bin")
+    if settings.medium.secure_boot:
+        packages += SECURE_BOOT_PACKAGES
     if settings.persistent:
         packages += ["fdisk", "e2fsprogs"]  # to make the persistence partition at boot
     return tuple(packages)

@@ -33,14 +33,16 @@ class KisSettings(TypeSettings):
 def kis_settings(build: ResolvedBuild) -> KisSettings:
     only_x86_64(build, KIND_NAME)
     build_type = build.build_type
-    if build_type.get("initrd_system") == "dracut":
+    # kiwi's default is dracut; kiwi-like's network boot is initramfs-tools' alone so far
+    system = initrd_system(build, "kiwi", ("kiwi", "dracut"), KIND_NAME)
+    if system == "dracut":
         raise KiwiLikeError(
-            'initrd_system="dracut" is not supported for kis images yet: '
-            "they boot with initramfs-tools"
+            "dracut is not supported for kis images yet (they boot with initramfs-tools): "
+            'list initramfs-tools, not dracut, or set initrd_system="kiwi"'
         )
     return KisSettings(
         image="kis",
-        initrd_system=initrd_system(build_type.attributes, "kiwi", ("kiwi",), KIND_NAME),
+        initrd_system=system,
         filesystem=choice(
             "filesystem", build_type.filesystem or "squashfs", ROOT_FILESYSTEMS, KIND_NAME
         ),

@@ -25,6 +25,8 @@ class IsoSettings:
     application_id: str | None
     squashfs_compression: str
     menu: BootMenu
+    # firmware="uefi": the distribution's signed shim -> GRUB -> kernel chain boots EFI
+    secure_boot: bool = False
 
     @property
     def efi(self) -> bool:
@@ -48,4 +50,5 @@ def iso_settings(build: ResolvedBuild) -> IsoSettings:
         application_id=build_type.get("application_id"),
         squashfs_compression=squashfs_compression(build),
         menu=boot_menu(build, "ISO images"),
+        secure_boot=firmware == "uefi",
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kiwi_like.description.imagetypes.base import (
     FIRMWARES,
+    SECURE_BOOT_PACKAGES,
     ImageTypeKind,
     TypeSettings,
     choice,
@@ -19,6 +20,7 @@ from kiwi_like.description.imagetypes.base import (
 from kiwi_like.description.imagetypes.bootmenu import BootMenu, boot_menu
 from kiwi_like.description.imagetypes.medium import IsoSettings, iso_settings
 from kiwi_like.description.model import Size
+from kiwi_like.errors import KiwiLikeError
 
 if TYPE_CHECKING:
     from kiwi_like.description.resolve import ResolvedBuild
@@ -69,6 +71,8 @@ class DiskSettings(TypeSettings):
     install: InstallSettings
     install_iso: IsoSettings | None  # installiso="true": the install ISO's medium
     install_pxe: bool  # installpxe="true"
+    # firmware="uefi": the distribution's signed shim -> GRUB -> kernel chain boots EFI
+    secure_boot: bool = False
 
     @property
     def efi(self) -> bool:
@@ -98,9 +102,16 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
     build_type = build.build_type
     attributes = build_type.attributes
     oem = build_type.oemconfig
+    # kiwi's default for oem disks is dracut; a description listing initramfs-tools keeps it
+    system = initrd_system(build, "dracut", ("kiwi", "dracut"), KIND_NAME)
+    if system == "dracut" and flag(attributes.get("installpxe")):
+        raise KiwiLikeError(
+            'installpxe="true" is not supported with dracut yet: '
+            'list initramfs-tools or set initrd_system="kiwi"'
+        )
     return DiskSettings(
         image=build_type.image,
-        initrd_system=initrd_system(attributes, "kiwi", ("kiwi", "dracut"), KIND_NAME),
+        initrd_system=system,
         firmware=efi_firmware(
             choice("firmware", build_type.firmware or "bios", FIRMWARES, KIND_NAME)
         ),
@@ -130,6 +141,7 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
         install=install_settings(build),
         install_iso=iso_settings(build) if flag(attributes.get("installiso")) else None,
         install_pxe=flag(attributes.get("installpxe")),
+        secure_boot=build_type.firmware == "uefi",
     )
 
 
@@ -140,13 +152,19 @@ def image_packages(settings: TypeSettings) -> tuple[str, ...]:
         "dracut" if settings.initrd_system == "dracut" else "initramfs-tools",
         "grub-pc-bin",  # BIOS boot code; efi disks are hybrid
     ]
+    if settings.initrd_system == "dracut":
+        packages.append("zstd")  # dracut compresses with it, fast
     if settings.efi:
         packages.append("grub-efi-amd64-bin")
+    if settings.secure_boot:
+        packages += SECURE_BOOT_PACKAGES
     if settings.resize or settings.installer:
         packages.append("fdisk")
     if settings.installer:
-        packages += ["zstd", "busybox"]  # the installer unpacks the disk image with zstd
-    return tuple(packages)
+        packages.append("zstd")  # the installer unpacks the disk image with zstd
+        if settings.initrd_system != "dracut":
+            packages.append("busybox")  # initramfs-tools' installer shell
+    return tuple(dict.fromkeys(packages))
 
 
 KIND = ImageTypeKind(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiwi_like.description.packagemanagers import apt, dnf, zypper
+from kiwi_like.description.packagemanagers import apt, dnf, pacman, zypper
 from kiwi_like.description.packagemanagers.base import PackageManagerKind
 from kiwi_like.errors import KiwiLikeError
 
@@ -20,6 +20,7 @@ __all__ = [
     "default_repository_type",
     "find_package_manager",
     "holds_package_database",
+    "manager_package",
     "package_manager_kind",
 ]
 
@@ -27,11 +28,15 @@ PACKAGE_MANAGERS: tuple[PackageManagerKind, ...] = (
     apt.KIND,
     zypper.KIND,
     dnf.KIND,
+    pacman.KIND,
 )
 
 # kiwi's own default, for the managers the schema accepts but kiwi-like has no adapter
-# for (pacman, apk): their descriptions still resolve, e.g. for `image info`.
+# for (apk): their descriptions still resolve, e.g. for `image info`.
 FALLBACK_REPOSITORY_TYPE = "rpm-md"
+
+# The same for the package of a manager without a descriptor (kiwi's names)
+FALLBACK_PACKAGE_NAMES = {"apk": "apk-tools"}
 
 _BY_NAME = {name: kind for kind in PACKAGE_MANAGERS for name in kind.names}
 
@@ -54,6 +59,14 @@ def package_manager_kind(name: str) -> PackageManagerKind:
 def default_repository_type(name: str) -> str:
     kind = find_package_manager(name)
     return kind.default_repository_type if kind else FALLBACK_REPOSITORY_TYPE
+
+
+def manager_package(name: str) -> str:
+    """The package that brings the package manager `name` (a <packagemanager> value)
+    into the image: kiwi adds it to the bootstrap packages of an image that has image
+    packages (XMLState.get_bootstrap_packages), so the image can manage its packages."""
+    kind = find_package_manager(name)
+    return kind.package_name(name) if kind else FALLBACK_PACKAGE_NAMES.get(name, name)
 
 
 def all_host_packages() -> tuple[str, ...]:

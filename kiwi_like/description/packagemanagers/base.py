@@ -26,7 +26,7 @@ class PackageManagerKind:
     # runs the manager from the host while the root lacks it)
     image_packages: tuple[str, ...]
     # Which names the image-type requirements are written in for its images
-    package_naming: Literal["debian", "rpm"]
+    package_naming: Literal["debian", "rpm", "arch"]
     root_markers: tuple[str, ...]  # root-relative files that show a root it made
     # Directories under the shared cache directory; the adapter keeps its packages
     # in the first, `--clear-cache` removes them all
@@ -35,6 +35,8 @@ class PackageManagerKind:
     adapter: str  # "module:Class" of its kiwi_like.installer adapter
     # Without any repository the build uses the host's apt sources (host://)
     builds_from_host_sources: bool = False
+    # <packagemanager> values whose package has another name (dnf4 is in package dnf)
+    package_names: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.default_repository_type not in self.repository_types:
@@ -50,6 +52,10 @@ class PackageManagerKind:
     def package_cache(self) -> str:
         """The directory under the shared cache directory the adapter keeps packages in."""
         return self.cache_dirs[0]
+
+    def package_name(self, value: str) -> str:
+        """The package that brings the manager a description names `value`."""
+        return dict(self.package_names).get(value, value)
 
     def check_repository_type(self, alias: str, repository_type: str) -> None:
         if repository_type not in self.repository_types:

@@ -18,4 +18,5 @@ KIND = PackageManagerKind(
     cache_dirs=("dnf",),
     supports_collections=True,  # groups
     adapter="kiwi_like.installer.dnf:DnfPackageManager",
+    package_names=(("dnf4", "dnf"),),
 )
