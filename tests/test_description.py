@@ -279,7 +279,9 @@ def test_a_description_without_version_loads_and_is_refused_when_building(kiwi, 
     assert not (target / "build/image-root").exists()  # the log file is all there is
 
 
-def test_a_description_without_packagemanager_uses_kiwis_default(write_description, caplog):
+def test_a_description_without_packagemanager_uses_kiwis_default(kiwi, write_description):
     directory = write_description(MINIMAL.replace("<packagemanager>apt</packagemanager>", ""))
     assert build(directory).preferences.packagemanager == "dnf4"
-    assert "using kiwi's default, dnf4" in caplog.text
+    info = kiwi("image", "info", "--description", str(directory))
+    assert info.code == 0, info.err
+    assert "no <packagemanager>: using kiwi's default, dnf4" in info.err
