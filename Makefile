@@ -16,7 +16,7 @@ HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl 
 	python3-pytest python3-hypothesis \
 	lintian man-db bash-completion obs-build
 
-.PHONY: setup host-tools venv image test test-fast lint bench clean deb
+.PHONY: setup host-tools venv image test test-extended test-fast lint bench clean deb
 
 setup: host-tools venv
 
@@ -41,9 +41,13 @@ image: setup
 	$(BIN)/kiwi-ng --profile $(PROFILE) system build \
 		--description descriptions/debian/bookworm-jeos --target-dir $(TARGET_DIR)
 
-# README command 2: the whole test suite, as CI runs it.
+# README command 2: the whole test suite, as CI runs it (all but the extended boots).
 test: setup lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not extended"
+
+# The extended boots: more machines, firmwares and memory sizes for what `test` boots.
+test-extended: setup
+	$(BIN)/pytest -q -m extended
 
 # The quick suite: no QEMU boots, no Debian archive.
 test-fast: setup

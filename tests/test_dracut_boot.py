@@ -83,6 +83,7 @@ def install_iso(target: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / f"{BASENAME}.install.iso"
 
 
+@pytest.mark.extended
 def test_install_iso_installs_then_the_disk_boots(install_iso: Path, tmp_path: Path) -> None:
     disk = tmp_path / "blank.raw"
     with open(disk, "wb") as handle:

@@ -212,6 +212,7 @@ def test_disk_boots_with_secure_boot_on(disk: Path) -> None:
     assert booted.returncode == 0, booted.tail()
 
 
+@pytest.mark.extended
 @real
 @pytest.mark.parametrize("firmware", ["bios", "efi"])
 def test_disk_boots_without_secure_boot(disk: Path, firmware: str) -> None:
@@ -234,6 +235,7 @@ def test_live_iso_secure_boot_and_the_descriptions_network(live: Path) -> None:
     assert (fields["net"], fields["state"]) == (LAN_ADDRESS, "up"), booted.tail()
 
 
+@pytest.mark.extended
 @real
 def test_live_iso_on_q35_at_1536_mb(live: Path) -> None:
     booted = boot(cdrom=live, firmware="efi-q35", memory=1536, timeout=BOOT_TIMEOUT)
@@ -241,6 +243,7 @@ def test_live_iso_on_q35_at_1536_mb(live: Path) -> None:
     assert booted.fields()["fw"] == "efi"
 
 
+@pytest.mark.extended
 @real
 def test_install_iso_on_q35_at_1536_mb(install: Path, tmp_path: Path) -> None:
     """The q35 machine (pflash OVMF) with 1536 MB: the installer boots and writes the disk,

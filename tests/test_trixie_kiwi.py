@@ -25,7 +25,8 @@ from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.boot, pytest.mark.network, pytest.mark.slow]
+# issue 17's kiwi-style description: three Debian 13 builds, eight boots (CI: make test-extended)
+pytestmark = [pytest.mark.boot, pytest.mark.network, pytest.mark.slow, pytest.mark.extended]
 
 DESCRIPTION = REPO / "build-tests/x86/debian-trixie-kiwi"
 BASENAME = "kiwi-test-image-trixie.x86_64-1.13.1"

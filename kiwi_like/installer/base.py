@@ -13,6 +13,13 @@ from kiwi_like.description.packagemanagers import PackageManagerKind
 from kiwi_like.progress import Progress
 from kiwi_like.runtime_config import RuntimeConfig
 
+# What to do when a package manager reports a failed signature check (dnf, pacman)
+SIGNATURE_ADVICE = (
+    "signature check failed (an unsigned package or repository, or an unknown key): give "
+    'the key with <signing key=...> or, knowing the risk, package_gpgcheck="false" / '
+    'repository_gpgcheck="false"'
+)
+
 
 @dataclass(frozen=True)
 class InstalledPackage:

@@ -16,6 +16,7 @@ from kiwi_like import run as runner
 from kiwi_like.chroot import run_in_root
 from kiwi_like.description.packagemanagers.dnf import KIND
 from kiwi_like.errors import KiwiLikeError
+from kiwi_like.installer.base import SIGNATURE_ADVICE
 from kiwi_like.installer.rpm import RpmPackageManager
 from kiwi_like.installer.rpmmd import RpmRepo, ini_section, write_private
 
@@ -182,11 +183,7 @@ class DnfPackageManager(RpmPackageManager):
     def _explain(self, error: runner.CommandError) -> KiwiLikeError:
         text = "\n".join(error.tail)
         if self._signature_problem:
-            return KiwiLikeError(
-                "signature check failed (an unsigned package or repository, or an unknown "
-                "key): give the key with <signing key=...> or, knowing the risk, "
-                'package_gpgcheck="false" / repository_gpgcheck="false"'
-            )
+            return KiwiLikeError(SIGNATURE_ADVICE)
         unreachable = re.search(r"Failed to download metadata for repo '([^']+)': (.*)", text)
         if unreachable:
             curl = re.search(r"Curl error \(\d+\): ([^\[\n]+?) for (\S+)", text)

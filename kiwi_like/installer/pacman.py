@@ -20,7 +20,7 @@ from pathlib import Path
 from kiwi_like import run as runner
 from kiwi_like.description.packagemanagers.pacman import KIND
 from kiwi_like.errors import KiwiLikeError
-from kiwi_like.installer.base import InstalledPackage, PackageManager
+from kiwi_like.installer.base import SIGNATURE_ADVICE, InstalledPackage, PackageManager
 from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos, write_private
 from kiwi_like.log import log
 from kiwi_like.rootfs import resolve_in_root
@@ -208,11 +208,7 @@ class PacmanPackageManager(PackageManager):
     def _explain(self, error: runner.CommandError) -> KiwiLikeError:
         text = "\n".join(error.tail)
         if self._signature_problem:
-            return KiwiLikeError(
-                "signature check failed (an unsigned package or repository, or an unknown "
-                "key): give the key with <signing key=...> or, knowing the risk, "
-                'package_gpgcheck="false" / repository_gpgcheck="false"'
-            )
+            return KiwiLikeError(SIGNATURE_ADVICE)
         missing = re.findall(r"target not found: (\S+)", text)
         if missing:
             return KiwiLikeError(f"package not found in the repositories: {', '.join(missing)}")
