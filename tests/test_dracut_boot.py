@@ -62,7 +62,9 @@ def test_the_image_has_dracut_not_initramfs_tools(target: Path) -> None:
     assert "initramfs-tools" not in names
     listing = _initrd_listing(target / "build/image-root")
     assert "virtio_blk.ko" in listing
-    assert "systemd-initrd" not in listing  # the shell init, with kiwi-like's hooks
+    modules = listing.split("dracut modules:")[1].split("=====")[0].split()
+    assert "base" in modules and "rootfs-block" in modules
+    assert "systemd-initrd" not in modules  # the shell init, with kiwi-like's hooks
 
 
 @pytest.mark.parametrize("firmware", ["bios", "efi"])
