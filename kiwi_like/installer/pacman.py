@@ -21,7 +21,7 @@ from kiwi_like import run as runner
 from kiwi_like.description.packagemanagers.pacman import KIND
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer.base import SIGNATURE_ADVICE, InstalledPackage, PackageManager
-from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos, write_private
+from kiwi_like.installer.rpmmd import RpmRepo, image_repos, rpm_repos, write_private
 from kiwi_like.log import log
 from kiwi_like.rootfs import resolve_in_root
 
@@ -292,13 +292,7 @@ class PacmanPackageManager(PackageManager):
         return ""  # kiwi exports no changelogs for pacman
 
     def finalize_repositories(self) -> None:
-        repos = []
-        for repo in self.all_repos:
-            wanted = repo.repository.imageinclude or repo.repository.imageonly
-            if wanted and repo.local_dir is not None:
-                log.warning("repository %s is a local directory: not in the image", repo.alias)
-            elif wanted:
-                repos.append(repo)
+        repos = image_repos(self.all_repos)
         if not repos:
             return
         for repo in repos:

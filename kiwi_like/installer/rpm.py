@@ -20,7 +20,7 @@ from kiwi_like.description.model import Preferences
 from kiwi_like.description.packagemanagers.rpmdb import DB_FILES, LEGACY_DB, SYSIMAGE_DB
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer.base import CacheStats, InstalledPackage, PackageManager
-from kiwi_like.installer.rpmmd import RpmRepo, rpm_repos
+from kiwi_like.installer.rpmmd import RpmRepo, image_repos, rpm_repos
 from kiwi_like.log import log
 
 # kiwi's own query format: rpm prints "(none)" for an empty epoch or disturl.
@@ -244,14 +244,7 @@ class RpmPackageManager(PackageManager):
 
     def image_repos(self) -> list[RpmRepo]:
         """The imageinclude repositories the image can use (not a build host directory)."""
-        repos = []
-        for repo in self.all_repos:
-            wanted = repo.repository.imageinclude or repo.repository.imageonly
-            if wanted and repo.local_dir is not None:
-                log.warning("repository %s is a local directory: not in the image", repo.alias)
-            elif wanted:
-                repos.append(repo)
-        return repos
+        return image_repos(self.all_repos)
 
     def import_keys(self) -> None:
         """Local signing keys go into the image's rpm database, where zypper and dnf look."""

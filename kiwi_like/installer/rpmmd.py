@@ -18,6 +18,7 @@ from kiwi_like.description.packagemanagers import PackageManagerKind
 from kiwi_like.description.uri import redact
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.installer.aliases import safe_aliases
+from kiwi_like.log import log
 from kiwi_like.rootfs import inside
 
 REMOTE_KEY = re.compile(r"^(https?|ftp)://")
@@ -65,6 +66,18 @@ class RpmRepo:
     @property
     def has_credentials(self) -> bool:
         return bool(self.repository.username and self.repository.password)
+
+
+def image_repos(repos: list[RpmRepo]) -> list[RpmRepo]:
+    """The imageinclude/imageonly repositories the image can use (not a build host directory)."""
+    wanted = []
+    for repo in repos:
+        if repo.repository.imageinclude or repo.repository.imageonly:
+            if repo.local_dir is not None:
+                log.warning("repository %s is a local directory: not in the image", repo.alias)
+            else:
+                wanted.append(repo)
+    return wanted
 
 
 def rpm_repos(build: ResolvedBuild, kind: PackageManagerKind) -> list[RpmRepo]:
