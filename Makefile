@@ -43,7 +43,7 @@ image: setup
 
 # README command 2: the whole test suite, as CI runs it (all but the extended boots).
 test: setup lint
-	$(BIN)/pytest -q -m "not extended"
+	$(BIN)/pytest -q -m "not extended" --durations=40
 
 # The extended boots: more machines, firmwares and memory sizes for what `test` boots.
 test-extended: setup
