@@ -80,6 +80,12 @@ MINIMAL = descriptions.description_xml(
 )
 
 
+def q35_extended(*firmwares: str) -> list[Any]:
+    """`firmwares` to parametrise a boot test with, efi-q35 marked extended: CI boots
+    each image type on q35 once (in another test), `make test-extended` boots every one."""
+    return [pytest.param(f, marks=pytest.mark.extended) if f == "efi-q35" else f for f in firmwares]
+
+
 def selected(request: pytest.FixtureRequest, test: str, argname: str = "firmware") -> list[Any]:
     """The `argname` values of the selected runs of `test` (a test function of the module
     that requests the fixture), in their order; None for a test that is not parametrised.

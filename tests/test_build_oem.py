@@ -23,7 +23,7 @@ from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
-from tests.conftest import REPO, selected
+from tests.conftest import REPO, q35_extended, selected
 
 pytestmark = [pytest.mark.boot, pytest.mark.network, pytest.mark.slow]
 
@@ -47,7 +47,7 @@ GUEST_MOUNTS_VDB = [
 ]
 
 FIRMWARES = ["bios", "efi", "efi-q35"]  # q35: OVMF on the machine closest to real hardware
-QCOW2_FIRMWARES = ["efi", "efi-q35"]
+QCOW2_FIRMWARES = q35_extended("efi", "efi-q35")  # the raw disk boots on q35 in CI
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from kiwi_like.description.model import Size
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
-from tests.conftest import BOOT_TEST_DESCRIPTION, real, selected
+from tests.conftest import BOOT_TEST_DESCRIPTION, q35_extended, real, selected
 from tests.qemu import BootResult
 
 DESCRIPTION = BOOT_TEST_DESCRIPTION
@@ -287,7 +287,9 @@ def test_failure_inside_the_xfs_mount_cleans_up(
 
 # ---- booting (at the end: the boots run in the background meanwhile) --------
 
-UEFI = ["efi", "efi-q35"]  # OVMF on the pc machine and on q35 (closer to real hardware)
+# OVMF on the pc machine and on q35 (closer to real hardware); CI boots a disk on q35 in
+# test_build_oem, these disks boot there in `make test-extended`
+UEFI = q35_extended("efi", "efi-q35")
 FIRMWARES = ["bios", *UEFI]
 
 

@@ -35,7 +35,7 @@ from kiwi_like.errors import KiwiLikeError
 from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
-from tests.conftest import BOOT_TEST_DESCRIPTION, real, selected
+from tests.conftest import BOOT_TEST_DESCRIPTION, q35_extended, real, selected
 from tests.http_server import serving
 from tests.qemu import GUEST_HTTP, Answer, BootResult, boot
 
@@ -61,6 +61,8 @@ def _untouched(path: Path) -> bool:
 
 
 UEFI = ["efi", "efi-q35"]  # OVMF on the pc machine and on q35 (closer to real hardware)
+# the prompt variants boot on q35 in `make test-extended` (the unattended install in CI too)
+UEFI_VARIANTS = q35_extended(*UEFI)
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,7 @@ def _target(variants: dict[str, Path], name: str) -> Path:
 
 
 @real
-@pytest.mark.parametrize("firmware", UEFI)
+@pytest.mark.parametrize("firmware", UEFI_VARIANTS)
 def test_nothing_is_written_unless_confirmed(
     variants: dict[str, Path], install_boots: qemu.Boots, firmware: str
 ) -> None:
@@ -273,7 +275,7 @@ def test_nothing_is_written_unless_confirmed(
 
 
 @real
-@pytest.mark.parametrize("firmware", UEFI)
+@pytest.mark.parametrize("firmware", UEFI_VARIANTS)
 def test_confirmed_install_boots_the_installed_system(
     variants: dict[str, Path], install_boots: qemu.Boots, firmware: str
 ) -> None:

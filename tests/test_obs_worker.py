@@ -27,7 +27,7 @@ from kiwi_like import buildservice
 from kiwi_like.create.boot.initrdcache import cache_directory
 from kiwi_like.prepare.rootcache import RootCache
 from kiwi_like.runtime_config import DEFAULT_ROOT_CACHE_SIZE, RuntimeConfig
-from tests.conftest import REPO, SHARED_CACHE
+from tests.conftest import REPO, SHARED_CACHE, q35_extended
 
 ROOT = os.geteuid() == 0
 BUSYBOX = Path("/bin/busybox")
@@ -558,7 +558,8 @@ def obs_boots(request, obs_run, tmp_path_factory):
 @pytest.mark.network
 @pytest.mark.slow
 @pytest.mark.boot
-@pytest.mark.parametrize("firmware", ["bios", "efi", "efi-q35"])
+# the JeOS disk boots on q35 in CI (test_build_oem), this one in `make test-extended`
+@pytest.mark.parametrize("firmware", q35_extended("bios", "efi", "efi-q35"))
 def test_obs_built_disk_boots(obs_run, obs_boots, firmware):
     from tests.qemu import OVMF
 
