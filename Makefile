@@ -15,6 +15,9 @@ HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl 
 	python3-docopt python3-lxml python3-requests python3-xmlschema python3-yaml \
 	python3-pytest python3-hypothesis \
 	lintian man-db bash-completion obs-build
+# Without their recommends (diffoscope's would pull in hundreds of packages); the
+# reproducibility tests use diffoscope-minimal's diffoscope.
+HOST_PACKAGES_MINIMAL := diffoscope-minimal
 
 .PHONY: setup host-tools venv image test test-extended test-fast lint bench clean deb
 
@@ -25,6 +28,12 @@ host-tools:
 	if [ -n "$$missing" ]; then \
 		echo "installing host tools: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@missing=$$(for p in $(HOST_PACKAGES_MINIMAL); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing host tools without their recommends: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; \
 	fi
 
 venv: $(BIN)/kiwi-ng
@@ -55,10 +64,13 @@ test-fast: setup
 
 # Build times and memory of the default oem image: cold, warm, config.sh-only rebuild
 # (see doc/performance.md). RUNS builds per scenario; medians are printed.
+# BENCH_FLAGS (or ARGS) go to bench/run.py: `make bench BENCH_FLAGS=--against-kiwi` builds
+# the same description with KIWI NG 11.1.6 first and prints the ratios.
 RUNS ?= 3
+BENCH_FLAGS ?= $(ARGS)
 bench: setup
 	mkdir -p build/bench
-	$(BIN)/python bench/run.py --runs $(RUNS) --json build/bench/report.json
+	$(BIN)/python bench/run.py --runs $(RUNS) $(BENCH_FLAGS) --json build/bench/report.json
 
 lint: setup
 	$(BIN)/ruff check kiwi_like tests

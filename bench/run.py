@@ -18,6 +18,10 @@ before and after every build, because these figures mean little without it.
 Each run uses a fresh cache directory below --work (never the shared cache),
 so "cold" is really cold; the results and caches are removed afterwards
 unless --keep is given.
+
+--against-kiwi: first builds the description with upstream KIWI NG 11.1.6 (bench/kiwi_reference.py:
+its own venv, a variant of the description that kiwi can build on this host, which
+kiwi-like then builds too) and adds kiwi's time and the ratios to the table.
 """
 
 from __future__ import annotations
@@ -33,10 +37,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiwi_like.result import RESULT_FILE
-from kiwi_like.timing import STAGES  # the stages kiwi-like.result.json reports
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script: kiwi_like and bench/kiwi.py from this tree
+sys.path.insert(0, str(REPO / "bench"))
+
+import kiwi_reference  # noqa: E402  (bench/kiwi_reference.py)
+
+from kiwi_like.result import RESULT_FILE  # noqa: E402
+from kiwi_like.timing import STAGES  # noqa: E402  (the stages kiwi-like.result.json reports)
+
 SCENARIOS = ("cold", "warm-packages", "warm", "rebuild")
 REBUILD_LINE = 'echo "bench rebuild $(date +%s)" >> /var/lib/jeos/build-id\n'
 
@@ -113,6 +122,17 @@ def format_table(report: dict[str, Any]) -> str:
             f"{medians[n]['stage_rss_kib'][stage] / 1024:.0f}".rjust(width) for n in scenarios
         )
         lines.append(stage.ljust(14) + cells)
+    kiwi = report.get("kiwi")
+    if kiwi:
+        lines.append("")
+        lines.append("kiwi (cold)".ljust(14) + f"{kiwi['wall_seconds']:.1f} s".rjust(width))
+        lines.append(
+            "ratio to kiwi".ljust(14)
+            + "".join(
+                f"{medians[n]['wall_seconds'] / kiwi['wall_seconds']:.3f}".rjust(width)
+                for n in scenarios
+            )
+        )
     runs = ", ".join(f"{n}: {medians[n]['runs']}" for n in scenarios)
     lines.append("")
     lines.append(f"medians of {runs} run(s); load before: {report['machine']['uptime_before']}")
@@ -174,6 +194,25 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "profile": args.profile,
         "scenarios": {name: {"runs": []} for name in SCENARIOS if name in wanted},
     }
+    if args.against_kiwi:
+        # both tools build the variant kiwi can build here; kiwi first, cold
+        description = kiwi_reference.kiwi_variant(description, work / "kiwi-description")
+        report["description"] = f"{description} (kiwi variant of {args.description})"
+        print("bench: kiwi-ng 11.1.6: cold ...", file=sys.stderr, flush=True)
+        kiwi_dir = work / "kiwi"
+        figures = kiwi_reference.kiwi_build(
+            kiwi_reference.kiwi_binary(), description, args.profile, kiwi_dir / "target",
+            kiwi_dir / "cache",
+        )  # fmt: skip
+        print(
+            f"bench: kiwi-ng 11.1.6: cold {figures['wall_seconds']:.1f} s "
+            f"({figures['load_after']})",
+            file=sys.stderr,
+            flush=True,
+        )
+        report["kiwi"] = figures
+        if not args.keep:
+            shutil.rmtree(kiwi_dir, ignore_errors=True)
     for number in range(1, args.runs + 1):
         run_dir = work / f"run-{number}"
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -219,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default=str(REPO / "build/bench"))
     parser.add_argument("--json", help="also write the report to this file")
     parser.add_argument("--keep", action="store_true", help="keep results and caches")
+    parser.add_argument(
+        "--against-kiwi",
+        action="store_true",
+        help="build the description with KIWI NG 11.1.6 first and print the ratios",
+    )
     args = parser.parse_args(argv)
     report = run_bench(args)
     text = json.dumps(report, indent=2, sort_keys=True)

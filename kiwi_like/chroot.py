@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiwi_like import reproducible
 from kiwi_like import run as runner
 from kiwi_like.log import log
 
@@ -43,6 +44,9 @@ CHROOT_ENV = {
     "DEBIAN_FRONTEND": "noninteractive",
     "DEBCONF_NONINTERACTIVE_SEEN": "true",
     "LANG": "C.UTF-8",
+    # blkid (initrd hooks call it) would cache the build host's devices, which the chroot
+    # sees through /dev, in the image's /run/blkid/blkid.tab
+    "BLKID_FILE": "/dev/null",
 }
 
 
@@ -79,7 +83,8 @@ def run_in_root(
     temporary files of initrd generators never stay in the image, even after a SIGKILL."""
     return runner.run(
         chroot_argv(root, command, binds, private_tmp),
-        env={**CHROOT_ENV, **(env or {})},
+        # SOURCE_DATE_EPOCH reaches the image's tools (initrd generators, dpkg's scripts)
+        env={**CHROOT_ENV, **reproducible.environment(), **(env or {})},
         inherit_env=False,
         stdin=stdin,
         on_line=on_line,

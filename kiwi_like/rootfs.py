@@ -53,6 +53,23 @@ def resolve_in_root(root: Path, path: str | PurePosixPath, follow_last: bool = T
     return root.joinpath(*resolved)
 
 
+def unshare_file(path: Path) -> None:
+    """Give a hard-linked file an inode of its own (same content, mode, owner, times)
+    before it is written in place: its other links (the root cache's) stay as they were."""
+    if path.is_symlink() or not path.is_file() or path.stat().st_nlink < 2:
+        return
+    info = path.stat()
+    handle, name = tempfile.mkstemp(prefix=".kiwi-like-", dir=path.parent)
+    os.close(handle)
+    try:
+        shutil.copy2(path, name)
+        os.chown(name, info.st_uid, info.st_gid)
+        os.chmod(name, stat.S_IMODE(info.st_mode))
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def _replace_with(destination: Path) -> None:
     """Make room for a new entry: remove an existing non-directory."""
     if destination.is_symlink() or (destination.exists() and not destination.is_dir()):

@@ -194,6 +194,7 @@ def run(
     on_line: Callable[[str], None] | None = None,
     keep_output: bool = False,
     display: Sequence[str] | None = None,
+    started: Callable[[int], None] | None = None,
 ) -> Result:
     """Run a program, streaming its merged stdout/stderr into the log.
 
@@ -204,7 +205,8 @@ def run(
     command and in every output line before anyone sees it.
     With `inherit_env=False` the program sees only a clean PATH/locale plus `env`
     (used for chroots, so the builder's environment does not leak into the image).
-    A variable set to None in `env` is removed.
+    A variable set to None in `env` is removed. `started` gets the child's process id
+    (also its process group's): who runs programs in threads stops them on Ctrl-C with it.
     """
     argv = [str(a) for a in args]
     log.debug("$ %s", _short(argv, 2000))
@@ -228,6 +230,8 @@ def run(
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     kept: list[str] = []
     try:
+        if started:
+            started(process.pid)
         if stdin is not None and process.stdin:
             process.stdin.write(stdin)
             process.stdin.close()

@@ -81,6 +81,8 @@ class RuntimeConfig:
     root_cache_size: int | None = None
     initrd_modules: str = "disk"
     initrd_cache: bool | None = None  # None: not set (on, off in a build-service worker)
+    # byte-identical images; SOURCE_DATE_EPOCH, when unset, from the newest package
+    reproducible: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,7 @@ KEYS: dict[str, dict[str, _Key]] = {
         "initrd_cache": _Key(_bool, "initrd_cache"),
     },
     "initrd": {"modules": _Key(_choice(*INITRD_MODULES), "initrd_modules")},
+    "reproducible": {"enabled": _Key(_bool, "reproducible")},
     "checksum": {"algorithm": _Key(_choice(*CHECKSUM_ALGORITHMS), "checksum_algorithm")},
 }
 

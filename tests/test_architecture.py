@@ -140,7 +140,7 @@ def _build(tmp_path: Path, image: str, arch: str = "x86_64", **attributes: str) 
 
 @pytest.mark.parametrize(
     ("image", "initrd_system"),
-    [("oem", "dracut"), ("vmx", "dracut"), ("iso", "dracut"), ("kis", "kiwi"), ("pxe", "kiwi"),
+    [("oem", "dracut"), ("vmx", "dracut"), ("iso", "dracut"), ("kis", "dracut"), ("pxe", "dracut"),
      ("docker", "none"), ("oci", "none")],
 )  # fmt: skip
 def test_one_default_initrd_system_per_type(tmp_path: Path, image: str, initrd_system: str) -> None:

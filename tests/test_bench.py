@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -141,3 +142,45 @@ def test_table(bench):
 def test_report_is_json(bench):
     data = json.loads(json.dumps(report(bench)))
     assert data["scenarios"]["cold"]["median"]["stages"]["bootstrap"] == 18.5
+
+
+def test_kiwi_ratios_in_the_table(bench):
+    data = report(bench)
+    data["kiwi"] = {"wall_seconds": 184.0, "load_before": "x", "load_after": "y"}
+    table = bench.format_table(data).splitlines()
+    kiwi = next(line for line in table if line.startswith("kiwi (cold)"))
+    assert kiwi.split()[2:] == ["184.0", "s"]
+    ratios = next(line for line in table if line.startswith("ratio to kiwi"))
+    assert ratios.split()[3:] == ["0.300", "0.081"]  # 55.2 / 184 and 14.9 / 184
+
+
+def test_kiwi_variant_is_what_kiwi_can_build_here(bench, tmp_path, kiwi):
+    variant = bench.kiwi_reference.kiwi_variant(
+        REPO / "descriptions/debian/bookworm-jeos", tmp_path / "variant"
+    )
+    text = (variant / "config.xml").read_text()
+    assert "host://" not in text and "<locale>" not in text
+    original = (REPO / "descriptions/debian/bookworm-jeos/config.sh").read_text()
+    # kiwi 11's baseStripDocs ends the script: the variant leaves it out, nothing else
+    assert (variant / "config.sh").read_text() == original.replace(
+        "\nbaseStripDocs\n", "\n: # baseStripDocs (kiwi 11: obsolete)\n"
+    )
+    assert "baseStripDocs\n" in original
+    # both tools build the same variant: kiwi-like reads it as kiwi would build it
+    for profile, expected in (("oem", "oem"), ("live", "iso")):
+        shown = kiwi("--profile", profile, "image", "info", "--description", str(variant))
+        assert shown.code == 0, shown.err
+        assert f"Selected type {expected}," in shown.out + shown.err
+    image = ET.parse(variant / "config.xml").getroot()
+    types = {t.get("image"): t for t in image.iter("type")}
+    oem = next(t for t in image.iter("type") if t.get("image") == "oem")
+    assert oem.get("firmware") == "bios" and oem.get("initrd_system") == "dracut"
+    assert [r.text for r in oem.iter("oem-resize")] == ["false"]
+    assert types["iso"].get("flags") == "dmsquash" and types["iso"].get("firmware") == "bios"
+    names = {p.get("name") for p in image.iter("package")}
+    assert {"dracut", "grub-pc", "dracut-live", "dracut-network"} <= names
+    assert not {"initramfs-tools", "live-boot"} & names
+    sources = [(r.get("distribution"), s.get("path")) for r in image.iter("repository")
+               for s in r.iter("source")]  # fmt: skip
+    host = bench.kiwi_reference.host_repositories()
+    assert sources == [(suite, uri) for uri, suite, _components, _key in host]

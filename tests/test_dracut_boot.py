@@ -4,9 +4,11 @@ descriptions/debian/bookworm-jeos lists initramfs-tools in its `bootable` profil
 `--set-type-attr initrd_system=dracut` makes kiwi-like leave it out and boot with
 the image's dracut and kiwi-like's dracut modules instead. The oem profile is
 built once (system build, from the host's apt sources) and booted with SeaBIOS
-and OVMF; the install profile is created from the same root, installs onto a
-blank disk (asking before it writes, as the description says) and the disk it
-wrote boots.
+and OVMF (on the pc and the q35 machine); the install profile is created from the
+same root, installs onto a blank disk (asking before it writes, as the description
+says) and the disk it wrote boots. The oem profile with `overlayroot="true"` is
+created from the same root too: its root is a read-only squashfs under an overlay
+whose changes stay on the write partition across a reboot (or, without one, in RAM).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from kiwi_like.create.pipeline import create_image
 from kiwi_like.description import BuildOptions, load_build
 from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
-from tests.conftest import REPO
+from tests.conftest import REPO, q35_extended
 
 pytestmark = [pytest.mark.boot, pytest.mark.network, pytest.mark.slow]
 
@@ -67,7 +69,7 @@ def test_the_image_has_dracut_not_initramfs_tools(target: Path) -> None:
     assert "systemd-initrd" not in modules  # the shell init, with kiwi-like's hooks
 
 
-@pytest.mark.parametrize("firmware", ["bios", "efi"])
+@pytest.mark.parametrize("firmware", ["bios", *q35_extended("efi", "efi-q35")])
 def test_oem_disk_boots(target: Path, firmware: str) -> None:
     booted = qemu.boot(target / f"{BASENAME}.raw", firmware, marker=LOGIN, timeout=900)
     assert booted.marker, booted.tail()
@@ -98,5 +100,85 @@ def test_install_iso_installs_then_the_disk_boots(install_iso: Path, tmp_path: P
         install.tail()
     )
     assert install.returncode == 0, install.tail()  # oem-reboot: QEMU ends (-no-reboot)
-    booted = qemu.boot(disk, "efi", marker=LOGIN, timeout=900)
-    assert booted.marker, booted.tail()
+    for firmware in ("efi", "efi-q35"):  # UEFI on the pc and the q35 machine
+        booted = qemu.boot(disk, firmware, marker=LOGIN, timeout=900)
+        assert booted.marker, (firmware, booted.tail())
+
+
+# ---- overlayroot ------------------------------------------------------------------------
+
+# Log in, report the root's and the overlay's file systems and what an earlier boot left,
+# leave a mark, power off. OVERLAY""-OK: the echoed command must not look like the marker.
+OVERLAY_REPORT = re.compile(r"OVERLAY-OK root=(\S+) upper=(\S+) kept=(\S+)")
+GUEST_REPORTS_OVERLAY = [
+    qemu.Answer(LOGIN, "root"),
+    qemu.Answer(re.compile(r"Password:"), "linux"),  # the description's root password
+    qemu.Answer(
+        re.compile(r"root@debian-bookworm-jeos:~# "),
+        "k=$(cat /var/lib/kept 2>/dev/null || echo none); echo yes > /var/lib/kept; sync; "
+        'echo OVERLAY""-OK root=$(findmnt -no FSTYPE /)'
+        " upper=$(findmnt -no FSTYPE /run/overlay/overlayfs) kept=$k; poweroff",
+    ),
+]
+
+
+def _overlay_disk(target: Path, out: Path, *attributes: str) -> Path:
+    """The oem profile with overlayroot, created from the build's root, as a raw disk."""
+    config = RuntimeConfig()
+    attrs = (*DRACUT, "overlayroot=true", *attributes)
+    build = load_build(JEOS, BuildOptions(profiles=("oem",), set_type_attrs=attrs), config)
+    create_image(build, target / "build/image-root", out, config)
+    return out / f"{BASENAME}.raw"
+
+
+def _overlay_boot(disk: Path, firmware: str) -> tuple[str, str, str]:
+    """Boot `disk` itself (changes stay on it), return the guest's report."""
+    booted = qemu.boot(
+        target=disk, firmware=firmware, marker=None, answers=GUEST_REPORTS_OVERLAY, timeout=900
+    )
+    found = OVERLAY_REPORT.search(booted.console)
+    assert found, booted.tail()
+    assert booted.returncode == 0, booted.tail()  # powered off cleanly
+    return found.group(1), found.group(2), found.group(3)
+
+
+@pytest.fixture(scope="module")
+def overlay_disk(target: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _overlay_disk(target, tmp_path_factory.mktemp("jeos-overlay"))
+
+
+@pytest.fixture(scope="module")
+def overlay_first_boot(overlay_disk: Path) -> tuple[str, str, str]:
+    return _overlay_boot(overlay_disk, "efi")
+
+
+def test_overlayroot_disk_layout(overlay_disk: Path) -> None:
+    table = subprocess.run(
+        ["sfdisk", "--dump", str(overlay_disk)], capture_output=True, text=True, check=True
+    ).stdout
+    names = re.findall(r'name="([^"]+)"', table)
+    assert names == ["p.legacy", "p.UEFI", "p.lxreadonly", "p.lxroot"], table
+
+
+def test_overlayroot_boots_with_the_overlay_on_the_write_partition(
+    overlay_first_boot: tuple[str, str, str],
+) -> None:
+    assert overlay_first_boot == ("overlay", "ext4", "none")
+
+
+@pytest.mark.extended
+def test_overlayroot_changes_survive_a_reboot(
+    overlay_disk: Path, overlay_first_boot: tuple[str, str, str]
+) -> None:
+    assert _overlay_boot(overlay_disk, "bios") == ("overlay", "ext4", "yes")
+
+
+@pytest.mark.extended
+def test_overlayroot_without_write_partition_keeps_changes_in_ram(
+    target: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    disk = _overlay_disk(
+        target, tmp_path_factory.mktemp("jeos-overlay-tmpfs"), "overlayroot_write_partition=false"
+    )
+    assert _overlay_boot(disk, "efi-q35") == ("overlay", "tmpfs", "none")
+    assert _overlay_boot(disk, "efi-q35") == ("overlay", "tmpfs", "none")

@@ -467,7 +467,9 @@ def test_grub_terminals_of_the_consoles(tmp_path: Path, bootloader: str, output,
 SUPPORT_REFUSED = [
     (f'<type {OEM} efipart_id="2"/>', "", "<type> attribute efipart_id='2' is not supported yet"),
     (f'<type {OEM} overlayroot="true" overlayroot_readonly_filesystem="erofs"/>', "",
-     "<type> attribute overlayroot='true' is not supported yet"),
+     "<type> attribute overlayroot_readonly_filesystem='erofs' is not supported yet"),
+    (f'<type {OEM} overlayroot="true" overlayroot_readonly_createoptions="-b 1M"/>', "",
+     "overlayroot_readonly_createoptions='-b 1M' is not supported yet"),
     ('<type image="oem" filesystem="btrfs" btrfs_root_is_snapper_snapshot="true"/>', "",
      "btrfs_root_is_snapper_snapshot='true' is not supported yet"),
     (f'<type {OEM} luks="secret"/>', "", "<type> attribute luks='secret' is not supported yet"),
@@ -515,6 +517,25 @@ def test_system_build_refuses_before_any_work(kiwi, tmp_path: Path, types, body,
     done = build_command(kiwi, directory, tmp_path / "target")
     assert done.code == 1 and len(done.error_lines) == 1, done.err
     assert f"{directory}/config.xml:" in done.error_lines[0] and expected in done.error_lines[0]
+    assert not (tmp_path / "target/build/image-root").exists()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "expected"),
+    [
+        ('overlayroot="true" squashfscompression="zstd"',
+         "squashfscompression 'zstd' cannot be read by GRUB from an overlayroot disk"),
+        ('overlayroot_write_partition="false"', 'overlayroot_write_partition needs overlayroot="true"'),
+        ('overlayroot="true" initrd_system="kiwi"', 'overlayroot="true" needs initrd_system="dracut"'),
+        ('overlayroot="true" installiso="true"',
+         'overlayroot="true" is not supported with an installer yet'),
+    ],
+)  # fmt: skip
+def test_overlayroot_settings_refused_before_any_work(kiwi, tmp_path, attributes, expected):
+    directory = write(tmp_path / "description", document(f"<type {OEM} {attributes}/>"))
+    done = build_command(kiwi, directory, tmp_path / "target")
+    assert done.code == 1 and len(done.error_lines) == 1, done.err
+    assert expected in done.error_lines[0]
     assert not (tmp_path / "target/build/image-root").exists()
 
 

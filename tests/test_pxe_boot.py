@@ -171,7 +171,7 @@ def test_kis_settings_and_append_line() -> None:
     ("attr", "message"),
     [
         ("filesystem=erofs", "filesystem 'erofs' is not supported for kis images"),
-        ("initrd_system=dracut", "not supported for kis images yet"),
+        ("initrd_system=none", "initrd_system 'none' is not supported for kis images"),
     ],
 )
 def test_unsupported_kis_settings(attr: str, message: str) -> None:

@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import tarfile
+import threading
 import types
 from pathlib import Path
 from typing import NamedTuple
@@ -411,3 +412,77 @@ def test_build_constraint_max_size_refuses_a_larger_image(tmp_path):
         results.publish_image("disk_image", "big.raw", "sha256")
     assert not (target / "big.raw").exists()
     assert not [p for p in target.iterdir() if p.name.startswith(".kiwi-like-staging")]
+
+
+def test_checksums_made_while_the_build_goes_on_match_sha256sum(tmp_path):
+    # several images, sparse with data here and there, hashed in a thread while the
+    # build goes on: each .sha256 is what sha256sum says of the published file
+    names = [f"image-{number}.raw" for number in range(3)]
+    with collecting_results(tmp_path) as results:
+        results.build = dict(BUILD)
+        for number, name in enumerate(names):
+            with results.stage(name).open("wb") as image:
+                image.truncate((number + 1) * 16 << 20)
+                for offset in (0, 5 << 20, (number + 1) * 16 << 20):
+                    image.seek(offset)
+                    image.write(bytes(range(256)) * 64 + name.encode())
+            results.publish_image("disk_image" if number == 0 else f"kind-{number}", name, "sha256")
+            # the build goes on writing other results meanwhile
+            results.stage(f"{name}.packages").write_text("bash|None|5.2|None|amd64|None|None\n")
+        results.write_result_file()
+    for name in names:
+        expected = subprocess.run(
+            ["sha256sum", name], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout
+        assert (tmp_path / f"{name}.sha256").read_text() == expected
+    listed = json.loads((tmp_path / RESULT_FILE).read_text())["results"]
+    assert {f"image_checksum:{name}.sha256" for name in names} <= set(listed)
+
+
+def test_a_failed_build_leaves_no_checksum_thread_and_no_checksum(tmp_path):
+    with pytest.raises(KiwiLikeError), collecting_results(tmp_path) as results:
+        with results.stage("image.raw").open("wb") as image:
+            image.truncate(64 << 20)
+        results.publish_image("disk_image", "image.raw", "sha256")
+        raise KiwiLikeError("the next step failed")
+    assert not (tmp_path / "image.raw.sha256").exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("checksum")]
+
+
+def test_package_metadata_made_beside_the_image_is_what_a_later_query_says(kiwi, tmp_path):
+    # .packages and .verified are written in a thread while the image is made: they must
+    # be what dpkg says of the finished root (a file config.sh changed shows in .verified)
+    from kiwi_like.installer import package_manager_for
+    from kiwi_like.prepare.metadata import write_package_metadata
+    from tests.debrepo import DebPackage, build_repo, busybox_package
+    from tests.descriptions import CUSTOM_BOOTSTRAP, Repository
+
+    repo = build_repo(
+        tmp_path / "repo",
+        [busybox_package(), DebPackage("test-data", files={"/usr/share/test-data/v": "1.0\n"})],
+    )
+    image = Image(
+        name="Metadata-Test",
+        repositories=[Repository(f"dir://{repo.path}", alias="local", key=repo.key)],
+        packages={"bootstrap": ["test-busybox"], "image": ["test-data"]},
+    )
+    config_sh = "#!/bin/sh\nsed -i s/1.0/changed/ /usr/share/test-data/v\n"
+    description = write_description(
+        tmp_path / "description", image, {"config.sh": config_sh, "runtime.yml": CUSTOM_BOOTSTRAP}
+    )
+    target = tmp_path / "target"
+    done = kiwi(
+        "system", "build", "--description", str(description), "--target-dir", str(target),
+        "--shared-cache-dir", str(tmp_path / "cache"), "--config", str(description / "runtime.yml"),
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    [verified] = target.glob("*.verified")
+    [listed] = target.glob("*.packages")
+    assert "/usr/share/test-data/v" in verified.read_text()
+    assert "\ntest-data|" in "\n" + listed.read_text()
+    root = target / "build/image-root"
+    config = RuntimeConfig(shared_cache_dir=tmp_path / "cache")
+    build = load_build(description, BuildOptions(), config)
+    manager = package_manager_for(build, root, tmp_path, config)
+    later = write_package_metadata(manager, tmp_path / "later", "later")
+    assert [path.read_text() for path in later] == [listed.read_text(), verified.read_text()]

@@ -7,9 +7,11 @@ package list or repository content misses it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
+import tarfile
 import threading
 from pathlib import Path
 
@@ -281,3 +283,180 @@ def test_kernel_modules_are_shared_by_hard_links_and_guarded(tmp_path):
         stream.write(b" patched")
     assert not cache.restore("k", tmp_path / "third")
     assert cache.entries() == []
+
+
+def test_a_mode_change_through_a_hard_link_discards_the_entry(tmp_path):
+    """chmod and chown through a link change the cached inode without touching its
+    size or time: the entry's state records mode and owner too."""
+    cache = RootCache(tmp_path / "cache", size_limit=1 << 30)
+    tree = tree_of(tmp_path / "tree", 1)
+    program = tree / "usr/bin/tool"
+    program.parent.mkdir(parents=True)
+    program.write_bytes(b"#!/bin/sh\n")
+    program.chmod(0o755)
+    assert cache.store("k", tree)
+    first = tmp_path / "first"
+    assert cache.restore("k", first)
+    (first / "usr/bin/tool").chmod(0o4755)  # a config.sh making it setuid
+    assert not cache.restore("k", tmp_path / "second")
+    assert cache.entries() == []
+    assert cache.store("k", tree)
+    assert cache.restore("k", tmp_path / "third")
+    os.chown(tmp_path / "third/usr/bin/tool", 1000, 1000)
+    assert not cache.restore("k", tmp_path / "fourth")
+
+
+# -- the restored root shares /usr with the cache by hard links: builds must not change it --
+
+SHARED = "/usr/share/many"
+MODIFYING_CONFIG_SH = f"""#!/bin/sh
+set -e
+sed -i s/original/sed/ {SHARED}/d        # a new file renamed into place
+rm {SHARED}/e
+mkdir -p {SHARED}/new && echo new > {SHARED}/new/file
+echo appended >> /etc/many.conf          # /etc is copied, not linked
+"""
+
+
+def many_files() -> dict[str, str]:
+    return {f"{SHARED}/{name}": f"original {name}\n" for name in "abcdef"}
+
+
+@pytest.fixture(scope="module")
+def many_repo(tmp_path_factory: pytest.TempPathFactory) -> DebRepo:
+    many = DebPackage("test-many", files={**many_files(), "/etc/many.conf": "conf\n"})
+    return build_repo(tmp_path_factory.mktemp("many-repo") / "repo", [*packages(), many])
+
+
+def modifying_description(directory: Path, repo: DebRepo, config_sh: str) -> Path:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        data = b"from the archive\n"
+        member = tarfile.TarInfo(f"{SHARED.lstrip('/')}/a")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    image = Image(
+        name="Cache-Test",
+        specification="root cache with hard links",
+        repositories=[Repository(f"dir://{repo.path}", alias="local", key=repo.key)],
+        packages={
+            "bootstrap": ["test-busybox"],
+            "image": [
+                "test-many",
+                '<archive name="many.tar.gz"/>',
+                f'<file name="c.txt" target="{SHARED}/c"/>',
+            ],
+        },
+    )
+    files: dict[str, str | bytes] = {
+        "config.sh": config_sh,
+        "runtime.yml": CUSTOM_BOOTSTRAP,
+        "many.tar.gz": archive.getvalue(),
+        f"root{SHARED}/b": "from the overlay\n",
+        "c.txt": "from a file element\n",
+    }
+    return descriptions.write_description(directory, image, files)
+
+
+def strict_snapshot(root: Path) -> dict[str, tuple]:
+    """snapshot() plus every file's size and modification time (a write through a link
+    changes both; the change time is not compared: linking and unlinking change it)."""
+    tree = snapshot(root)
+    for relative in tree:
+        info = (root / relative).lstat()
+        if stat.S_ISREG(info.st_mode):
+            tree[relative] += (info.st_mtime_ns, info.st_size)
+    return tree
+
+
+def test_a_build_changing_the_restored_root_leaves_the_cache_unchanged(kiwi, many_repo, tmp_path):
+    description = modifying_description(tmp_path / "description", many_repo, MODIFYING_CONFIG_SH)
+    cache = tmp_path / "cache"
+    first = prepare(kiwi, description, tmp_path / "root1", cache)
+    assert first["root_cache"]["stored"] is True
+    [entry] = RootCache(cache, 1).entries()
+    cached = entry / "root"
+    # the first build changed its root after storing it (archive, overlay, <file>, config.sh)
+    assert (cached / "usr/share/many/a").read_text() == "original a\n"
+    before_hit = strict_snapshot(cached)
+    expected = {f"usr/share/many/{n}": f"original {n}\n" for n in "abcdef"}
+    assert {k: v[-3].decode() for k, v in before_hit.items() if k in expected} == expected
+
+    second = prepare(kiwi, description, tmp_path / "root2", cache)
+    assert second["root_cache"]["hit"] is True
+    root = tmp_path / "root2"
+    assert (root / "usr/share/many/a").read_text() == "from the archive\n"
+    assert (root / "usr/share/many/b").read_text() == "from the overlay\n"
+    assert (root / "usr/share/many/c").read_text() == "from a file element\n"
+    assert (root / "usr/share/many/d").read_text() == "sed d\n"
+    assert not (root / "usr/share/many/e").exists()
+    assert (root / "etc/many.conf").read_text() == "conf\nappended\n"
+    # what the build did not touch is the cache's own file, not a copy of it
+    assert (root / "usr/share/many/f").stat().st_ino == (cached / "usr/share/many/f").stat().st_ino
+    assert (root / "etc/many.conf").stat().st_ino != (cached / "etc/many.conf").stat().st_ino
+    assert strict_snapshot(cached) == before_hit
+    assert RootCache(cache, 1).entries() == [entry]
+
+
+def test_a_script_writing_through_a_hard_link_discards_the_entry(kiwi, many_repo, tmp_path):
+    description = modifying_description(tmp_path / "description", many_repo, "#!/bin/sh\n")
+    cache = tmp_path / "cache"
+    prepare(kiwi, description, tmp_path / "root1", cache)
+    [entry] = RootCache(cache, 1).entries()
+    # in place, through the link: the one kind of write a hard link cannot keep out
+    (description / "config.sh").write_text(f"#!/bin/sh\necho patched >> {SHARED}/f\n")
+    patched = prepare(kiwi, description, tmp_path / "root2", cache)
+    assert patched["root_cache"]["hit"] is True
+    assert (tmp_path / "root2/usr/share/many/f").read_text() == "original f\npatched\n"
+    # discarded at the end of that prepare, before any other build could use it
+    assert not entry.exists()
+    (description / "config.sh").write_text("#!/bin/sh\n")
+    clean = prepare(kiwi, description, tmp_path / "root3", cache)
+    assert clean["root_cache"]["hit"] is False
+    assert (tmp_path / "root3/usr/share/many/f").read_text() == "original f\n"
+
+
+FAKE_LOCALE_GEN = """#!/bin/sh
+# stands in for Debian's locale-gen: the archive from locale.gen, and a mark that it ran
+mkdir -p /usr/lib/locale
+grep -v '^#' /etc/locale.gen > /usr/lib/locale/locale-archive
+echo ran > /var/lib/locale-gen-ran
+"""
+
+
+@pytest.fixture(scope="module")
+def locale_repo(tmp_path_factory: pytest.TempPathFactory) -> DebRepo:
+    locales = DebPackage(
+        "test-locales",
+        files={"/usr/sbin/locale-gen": FAKE_LOCALE_GEN, "/etc/locale.gen": "# none yet\n"},
+        modes={"/usr/sbin/locale-gen": 0o755},
+    )
+    return build_repo(tmp_path_factory.mktemp("locale-repo") / "repo", [*packages(), locales])
+
+
+def test_generated_locales_are_kept_with_the_cached_root(kiwi, locale_repo, tmp_path):
+    def build(root: str, locale: str) -> Path:
+        image = Image(
+            name="Locale-Test",
+            specification="locales from the root cache",
+            preferences={"locale": locale},
+            repositories=[Repository(f"dir://{locale_repo.path}", alias="l", key=locale_repo.key)],
+            packages={"bootstrap": ["test-busybox"], "image": ["test-locales"]},
+        )
+        description = descriptions.write_description(
+            tmp_path / f"description-{root}", image, {"runtime.yml": CUSTOM_BOOTSTRAP}
+        )
+        prepare(kiwi, description, tmp_path / root, tmp_path / "cache")
+        return tmp_path / root
+
+    first = build("first", "en_US")
+    assert (first / "var/lib/locale-gen-ran").is_file()
+    archive = "usr/lib/locale/locale-archive"
+    assert (first / archive).read_text() == "en_US.UTF-8 UTF-8\n"
+    second = build("second", "en_US")  # the same locale.gen: the archive of the first
+    assert not (second / "var/lib/locale-gen-ran").exists()
+    assert (second / archive).read_bytes() == (first / archive).read_bytes()
+    assert (second / archive).stat().st_nlink == 1  # a copy, never a link
+    third = build("third", "de_DE")  # another locale.gen: generated anew
+    assert (third / "var/lib/locale-gen-ran").is_file()
+    assert (third / archive).read_text() == "de_DE.UTF-8 UTF-8\n"

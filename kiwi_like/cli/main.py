@@ -13,7 +13,15 @@ from typing import Any
 from docopt import DocoptExit, docopt
 
 from kiwi_like import __version__
-from kiwi_like.cli import image_info, image_resize, options, result, system_create, system_prepare
+from kiwi_like.cli import (
+    build_all,
+    image_info,
+    image_resize,
+    options,
+    result,
+    system_create,
+    system_prepare,
+)
 from kiwi_like.cli.command import Command
 from kiwi_like.cli.logfile import check_logfile
 from kiwi_like.cli.usage_error import explain
@@ -33,6 +41,7 @@ usage: kiwi-ng -h | --help
 
 commands:
   system build     prepare an image root and create the image from it
+  system build-all build every profile and type of a description (kiwi-like only)
   system prepare   prepare an image root
   system create    create the image from a prepared root
   system update    install or delete packages in a prepared root
@@ -52,6 +61,7 @@ COMMANDS: dict[tuple[str, str], Command] = {
     ("image", "info"): image_info.COMMAND,
     ("image", "resize"): image_resize.COMMAND,
     ("system", "build"): system_create.BUILD,
+    ("system", "build-all"): build_all.BUILD_ALL,
     ("system", "prepare"): system_prepare.PREPARE,
     ("system", "create"): system_create.CREATE,
     ("system", "update"): system_prepare.UPDATE,

@@ -151,7 +151,9 @@ def merge(global_args: Mapping[str, Any], command_args: Mapping[str, Any]) -> di
     for key, value in command_args.items():
         before = merged.get(key)
         if isinstance(value, list):
-            merged[key] = [*(before or []), *value] if isinstance(before, list) else value
+            # a single value before the service (`--type`) joins a repeatable one after
+            earlier = [before] if isinstance(before, str) else before
+            merged[key] = [*(earlier or []), *value] if isinstance(earlier, list) else value
         elif value not in (None, False) or key not in merged:
             merged[key] = value
     return merged

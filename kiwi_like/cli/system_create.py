@@ -13,21 +13,28 @@ from kiwi_like.create.pipeline import builder_for, create_image
 from kiwi_like.description import load_build
 from kiwi_like.log import add_logfile, log
 from kiwi_like.prepare import load_state, prepare_root
+from kiwi_like.runtime_config import RuntimeConfig
+
+REPRODUCIBLE_HELP = """\
+  --reproducible                 byte-identical images from the same root (doc/reproducible.md);
+                                 SOURCE_DATE_EPOCH, when unset, is the newest package's date"""
 
 CREATE_USAGE = f"""usage: kiwi-ng system create -h | --help
        kiwi-ng system create --root=<directory> --target-dir=<directory>
-           [--signing-key=<key-file>...]
+           [--signing-key=<key-file>...] [--reproducible]
 {cli.GLOBAL_USAGE}
 
 options:
   --root=<directory>             a root made by 'system prepare'
   --target-dir=<directory>       where the image files go
   --signing-key=<key-file>       no effect (warned): kiwi uses it for boot image descriptions
+{REPRODUCIBLE_HELP}
 {cli.GLOBAL_HELP}
 """
 
 BUILD_USAGE = f"""usage: kiwi-ng system build -h | --help
        kiwi-ng system build --description=<directory> --target-dir=<directory>
+           [--reproducible]
 {cli.PREPARE_USAGE}
 
 options:
@@ -36,10 +43,15 @@ options:
                                  and, without --logfile, the log <target-dir>/build/image-root.log
   --allow-existing-root          reuse an existing root directory
   --clear-cache                  empty the shared package cache first
+{REPRODUCIBLE_HELP}
 {cli.OVERRIDE_HELP}
 {cli.BUILD_HELP}
 {cli.GLOBAL_HELP}
 """
+
+
+def _reproducible(args: dict[str, Any], config: RuntimeConfig) -> RuntimeConfig:
+    return dataclasses.replace(config, reproducible=True) if args.get("--reproducible") else config
 
 
 def run_create(args: dict[str, Any]) -> int:
@@ -49,7 +61,7 @@ def run_create(args: dict[str, Any]) -> int:
             "descriptions, which kiwi-like does not build"
         )
     root = Path(args["--root"]).resolve()
-    config = cli.runtime_config(args)
+    config = _reproducible(args, cli.runtime_config(args))
     description, options = load_state(root)
     if args.get("--type"):
         options = dataclasses.replace(options, build_type=args["--type"])
@@ -65,7 +77,7 @@ def run_build(args: dict[str, Any]) -> int:
     if not args.get("--logfile"):  # kiwi's build log, beside the root
         root.parent.mkdir(parents=True, exist_ok=True)
         add_logfile(root.parent / "image-root.log")
-    config = cli.runtime_config(args)
+    config = _reproducible(args, cli.runtime_config(args))
     options = cli.build_options(args)
     build = load_build(args["--description"], options, config, args.get("--kiwi-file"))
     cli.check_buildable(build)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiwi_like import run as runner
-from kiwi_like.create.container.builder import source_date_epoch
 from kiwi_like.create.container.layer import write_tar
 from kiwi_like.create.steps import step
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.imagetypes import settings_of
 from kiwi_like.description.imagetypes.archive import ArchiveSettings
 from kiwi_like.oci import tree
+from kiwi_like.reproducible import source_date_epoch
 from kiwi_like.result import Results
 from kiwi_like.runtime_config import RuntimeConfig
 

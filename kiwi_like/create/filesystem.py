@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from kiwi_like import reproducible
 from kiwi_like.create.boot.filesystems import (
     MIB,
     ImageFile,
@@ -71,7 +72,8 @@ def _make_image(
     once; unless a fixed <size> says how big the image is."""
     fs = settings.filesystem
     fixed = settings.size is not None and not settings.size.additive
-    identity = str(uuid.uuid4())
+    setting = reproducible.current()  # a reproducible build: the UUID from its seed
+    identity = setting.uuid(f"{fs} image") if setting is not None else str(uuid.uuid4())
     for attempt in (1, 2):
         place = ImageFile(filesystem=fs, size=size, uuid=identity, label="")
         try:

@@ -26,7 +26,7 @@ def create(
 
     settings = settings_of(build, DiskSettings)
     if settings.installer:  # before the disk is built, not after
-        check_installer_tools(root, settings.initrd_system)
+        check_installer_tools(root, settings.initrd_system, settings.install_pxe)
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
     initrd_cache = cache_directory(config)

@@ -7,13 +7,14 @@ results' staging area and publishes finished files.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import cast
 
-from kiwi_like import buildservice, lazy, timing
+from kiwi_like import buildservice, lazy, reproducible, timing
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.imagetypes import image_type_kind
-from kiwi_like.installer import package_manager_for
+from kiwi_like.installer import PackageManager, package_manager_for
 from kiwi_like.log import log
 from kiwi_like.prepare import scripts
 from kiwi_like.prepare.metadata import write_package_metadata
@@ -38,6 +39,20 @@ def package_changes(config: RuntimeConfig) -> bool:
 def builder_for(build: ResolvedBuild) -> Builder:
     """The create function the type's descriptor names; refuses types that cannot be built."""
     return cast(Builder, lazy.load(image_type_kind(build.build_type.image).builder))
+
+
+def reproducible_setting(
+    build: ResolvedBuild, root: Path, manager: PackageManager, config: RuntimeConfig
+) -> reproducible.Reproducible | None:
+    """With SOURCE_DATE_EPOCH or `reproducible` on: the epoch and the seed of this build
+    (the description's name and version and the installed packages)."""
+    if reproducible.source_date_epoch() is None and not config.reproducible:
+        return None
+    epoch, source = reproducible.derive_epoch(root, build.description.file.parent)
+    packages = [package.kiwi_line() for package in manager.installed()]
+    seed = reproducible.seed_of(build.name, build.version, packages)
+    log.info("Reproducible build: SOURCE_DATE_EPOCH %d (%s), seed %s", epoch, source, seed)
+    return reproducible.Reproducible(epoch=epoch, seed=seed, epoch_source=source)
 
 
 def create_image(
@@ -70,13 +85,26 @@ def create_image(
         results.max_image_size = config.max_image_size
         log.info("Create: %s image from %s", build.build_type.image, root)
         # kiwi's images.sh: the last changes to the root before any image type is made
-        with timing.step("images.sh", "config"), scripts.script_environment(root, build):
-            scripts.run_script(root, build, "images.sh")
-        create(build, root, results, scratch, config)
         manager = package_manager_for(build, root, scratch, config)
-        basename = build.result_basename
-        with timing.step("package metadata", "results"):
-            write_package_metadata(manager, results.staging, basename)
+        setting = reproducible_setting(build, root, manager, config)
+        with reproducible.reproducing(setting):
+            with timing.step("images.sh", "config"), scripts.script_environment(root, build):
+                scripts.run_script(root, build, "images.sh")
+            if setting is not None:
+                scrubbed = reproducible.scrub_root(root, setting.epoch)
+                log.info("Reproducible build: %d build-time files changed", len(scrubbed))
+                results.build["reproducible"] = setting.as_json()
+                results.reproducible = setting.as_json()
+            basename = build.result_basename
+            # .packages and .verified (dpkg --verify reads every installed file) in a thread
+            # while the image is made: the builders write only files no package owns
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="metadata") as background:
+                metadata = background.submit(
+                    write_package_metadata, manager, results.staging, basename
+                )
+                create(build, root, results, scratch, config)
+                with timing.step("package metadata", "results"):
+                    metadata.result()
         results.publish("image_packages", f"{basename}.packages", shasum=False)
         if package_changes(config):
             with timing.step("package changes", "results"):

@@ -262,7 +262,21 @@ class AptPackageManager(PackageManager):
 
     # -- the interface ----------------------------------------------------------------
 
+    @property
+    def one_pass(self) -> bool:
+        # mmdebstrap installs --include packages with the root's own apt, as the second
+        # run would, marking dependencies automatically installed in the same way; the
+        # custom variant installs from the host without apt's marks (kept in two runs)
+        return self.variant in WITH_APT
+
     def bootstrap(self, packages: Sequence[str]) -> None:
+        self._mmdebstrap(packages, ())
+
+    def bootstrap_with_image(self, packages: Sequence[str], image: Sequence[str]) -> None:
+        """The image packages in mmdebstrap's own apt run (--include), not a second one."""
+        self._mmdebstrap(packages, image)
+
+    def _mmdebstrap(self, packages: Sequence[str], image: Sequence[str]) -> None:
         before = {p.name for p in self.archives.glob("*.deb")}
         suite = next((r.suite for r in self.repos if r.suite != "./"), "")
         archives = str(self.archives)
@@ -288,8 +302,9 @@ class AptPackageManager(PackageManager):
             # mmdebstrap finds apt by its priority (required), which repositories made
             # with dpkg-scanpackages (build-service workers) do not carry
             packages = [*packages, "apt"]
-        if packages:
-            command.append(f"--include={','.join(packages)}")
+        included = list(dict.fromkeys([*packages, *image]))
+        if included:
+            command.append(f"--include={','.join(included)}")
         if self.variant != "custom" and MERGED_USR_HOOKS.is_dir():
             # The hooks' own temp files go into the target, not the host's /tmp.
             command += [
@@ -299,7 +314,9 @@ class AptPackageManager(PackageManager):
         command += [suite, str(self.root), *(one_line(repo) for repo in self.repos)]
         log.info("Bootstrapping %s (%s) with mmdebstrap", suite or "custom", self.variant)
         try:
-            runner.run(command, on_line=self._mmdebstrap_progress)
+            # as in the image packages' apt run: kernels without an initrd (the disk
+            # builder makes it once the root is complete)
+            runner.run(command, env={"INITRD": "No"}, on_line=self._mmdebstrap_progress)
         except runner.CommandError as error:
             raise self._explain(error) from None
         finally:

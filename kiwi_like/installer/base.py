@@ -108,6 +108,16 @@ class PackageManager(ABC):
         """The root was just copied from the root cache: redo per-build state in it."""
         return None
 
+    @property
+    def one_pass(self) -> bool:
+        """Whether bootstrap_with_image() installs the bootstrap and the image packages in
+        one resolver run, instead of bootstrap() and a second run inside the root."""
+        return False
+
+    def bootstrap_with_image(self, packages: Sequence[str], image: Sequence[str]) -> None:
+        """bootstrap() and install(image) in one run (only where one_pass is true)."""
+        raise NotImplementedError(f"{type(self).__name__} has no one-pass bootstrap")
+
     @abstractmethod
     def bootstrap(self, packages: Sequence[str]) -> None:
         """Create a minimal system in the empty root."""

@@ -9,7 +9,13 @@ from pathlib import Path
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
-from kiwi_like.rootfs import copy_tree_into_root, extract_archive_into_root, inside, resolve_in_root
+from kiwi_like.rootfs import (
+    copy_tree_into_root,
+    extract_archive_into_root,
+    inside,
+    resolve_in_root,
+    unshare_file,
+)
 
 
 def unpack_archives(build: ResolvedBuild, root: Path, scratch: Path) -> None:
@@ -53,6 +59,7 @@ def copy_files(build: ResolvedBuild, root: Path) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
         if destination.is_symlink():
             destination.unlink()
+        unshare_file(destination)  # never write through a link into the root cache
         shutil.copyfile(source, destination)
         if entry.permissions:
             os.chmod(destination, int(entry.permissions, 8))

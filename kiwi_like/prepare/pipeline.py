@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ STEP_STAGES = {
     "image packages": "packages",
     "root cache restore": "packages",
     "root cache store": "packages",
+    "root cache check": "packages",
 }
 
 
@@ -83,8 +84,8 @@ class _Steps:
         with self.recorder.step(name, STEP_STAGES.get(name, "config")):
             action()
 
-    def skipped(self, name: str) -> None:
-        log.info("Prepare: %s (reused from the root cache)", name)
+    def skipped(self, name: str, why: str = "reused from the root cache") -> None:
+        log.info("Prepare: %s (%s)", name, why)
         self.recorder.skipped(name, STEP_STAGES.get(name, "config"))
 
 
@@ -135,6 +136,15 @@ def prepare_root(
                 step(
                     "bootstrap packages", lambda: manager.install(build.install_packages.bootstrap)
                 )
+            elif one_pass(build, manager, build_options, image_packages, collections):
+                step(
+                    "bootstrap",
+                    lambda: manager.bootstrap_with_image(
+                        build.install_packages.bootstrap, image_packages
+                    ),
+                )
+                image_packages = ()
+                step.skipped("image packages", "installed by the bootstrap: one package pass")
             else:
                 step("bootstrap", lambda: manager.bootstrap(build.install_packages.bootstrap))
             with build_time_files(root), scripts.script_environment(root, build):
@@ -149,7 +159,8 @@ def prepare_root(
                             root, build_options.ca_certs, build_options.ca_target_distribution
                         ),
                     )
-                step("image packages", lambda: manager.install(image_packages, collections))
+                if image_packages or collections:
+                    step("image packages", lambda: manager.install(image_packages, collections))
             if key:
                 stored: list[bool] = []
                 step(
@@ -157,8 +168,11 @@ def prepare_root(
                     lambda: stored.append(root_cache.store(key, root, manager.private_files())),
                 )
                 cached = RootCacheInfo(key, hit=False, stored=stored[0])
+        generate_locales = root_cache.locale_generator(key) if key else settings.run_locale_gen
         with build_time_files(root), scripts.script_environment(root, build):
-            _customize(build, root, scratch, manager, step)
+            _customize(build, root, scratch, manager, step, generate_locales)
+        if key and (cached.hit or cached.stored):
+            step("root cache check", lambda: root_cache.check(key))
         stats = manager.cache_stats
     metrics = {
         "steps": step.recorder.as_json(),
@@ -179,12 +193,29 @@ def prepare_root(
     return step.timings
 
 
+def one_pass(
+    build: ResolvedBuild,
+    manager: PackageManager,
+    build_options: BuildOptions,
+    image_packages: Sequence[str],
+    collections: Sequence[str],
+) -> bool:
+    """Whether the bootstrap installs the image packages too, in one resolver run.
+
+    kiwi installs them in two steps with post_bootstrap.sh (and kiwi-like's --ca-cert
+    import) between them; where nothing runs between them, one run gives the same
+    packages (tests/test_one_pass.py) without a second apt start, update and dpkg run.
+    """
+    between = (build.description_dir / "post_bootstrap.sh").is_file() or build_options.ca_certs
+    return manager.one_pass and bool(image_packages) and not collections and not between
+
+
 def _image_packages(
     build: ResolvedBuild, manager: PackageManager
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The image packages to install (with what the type needs) and the collections."""
     packages = build.install_packages
-    collections = packages.collections if manager.supports_collections else ()
+    image, collections = image_package_lists(build, manager.supports_collections)
     skipped = packages.products + (() if collections else packages.collections)
     if skipped:
         log.warning(
@@ -192,14 +223,30 @@ def _image_packages(
             build.preferences.packagemanager,
             ", ".join(skipped),
         )
-    needed = [p for p in imagetypes.image_packages(build) if p not in packages.image]
+    needed = image[len(packages.image) :]
     if needed:
         log.info("Adding packages the %s type needs: %s", build.build_type.image, " ".join(needed))
+    return image, collections
+
+
+def image_package_lists(
+    build: ResolvedBuild, supports_collections: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The image packages prepare installs (the description's, then what the type needs)
+    and the collections, if the package manager understands them."""
+    packages = build.install_packages
+    needed = [p for p in imagetypes.image_packages(build) if p not in packages.image]
+    collections = packages.collections if supports_collections else ()
     return (*packages.image, *needed), tuple(collections)
 
 
 def _customize(
-    build: ResolvedBuild, root: Path, scratch: Path, manager: PackageManager, step: _Steps
+    build: ResolvedBuild,
+    root: Path,
+    scratch: Path,
+    manager: PackageManager,
+    step: _Steps,
+    generate_locales: Callable[[Path], None],
 ) -> None:
     packages = build.install_packages
     step("hostname", lambda: settings.setup_hostname(root, settings.hostname_for(build)))
@@ -208,7 +255,10 @@ def _customize(
     step("users and groups", lambda: users.setup_users(root, build.users))
     # After the users: <file> owner="..." may name one of them.
     step("<file> elements", lambda: overlay.copy_files(build, root))
-    step("locale, keytable, timezone", lambda: settings.apply_settings(build, root))
+    step(
+        "locale, keytable, timezone",
+        lambda: settings.apply_settings(build, root, generate_locales),
+    )
     step("config.sh", lambda: scripts.run_script(root, build, "config.sh"))
     step("uninstall packages", lambda: manager.uninstall(packages.uninstall))
     step("delete packages", lambda: manager.delete(packages.delete))

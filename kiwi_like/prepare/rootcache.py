@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,19 +35,28 @@ from kiwi_like import run as runner
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.installer import PackageManager
 from kiwi_like.log import log
+from kiwi_like.prepare.settings import run_locale_gen as settings_locale_gen
 from kiwi_like.runtime_config import DEFAULT_ROOT_CACHE_SIZE
 
-CACHE_FORMAT = 2  # bump when what a cached root holds changes
+CACHE_FORMAT = 4  # bump when what a cached root holds changes
 ROOTS = "roots"
 LOCK = ".lock"
 ENTRY = "entry.json"
 TEMP_PREFIX = ".tmp-"
 # Subtrees shared by hard links between the cache and the roots made from it, not
-# copied: the kernel modules (half the bytes of a Debian disk root, a third of its
-# files). Builds replace or delete such files (dpkg, depmod rename new ones into
-# place) but do not write into them; if something does, the entry's linked_state
-# no longer matches and it is discarded at its next use.
-LINKED = ("usr/lib/modules",)
+# copied: /usr (nine tenths of a Debian root's bytes, most of its files) and apt's
+# package lists. Packages, scripts and kiwi-like itself replace such files (dpkg,
+# depmod, sed -i, apt rename new ones into place) or delete them, which leaves the
+# cached inode alone; kiwi-like's own writers break a link before writing into a
+# file (rootfs.unshare_file). A script that writes into one in place changes the
+# cached file too: each entry records its linked files' names, sizes, modification
+# times, modes and owners (linked_state), and an entry that no longer matches is
+# discarded as soon as the prepare ends (and at every restore).
+LINKED = ("usr", "var/lib/apt/lists")
+LOCALE_ARCHIVE = "usr/lib/locale/locale-archive"
+# Files below LINKED that builds rewrite in place: always copied.
+COPIED = (LOCALE_ARCHIVE,)  # localedef adds to it in place
+LOCALES = "locales"  # an entry's generated locale archives, by locale.gen's hash
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,18 @@ def cache_key(
     fingerprint = manager.metadata_fingerprint()
     if fingerprint is None:
         return None
+    inputs = {**package_state(build, image_packages, collections, variant), "metadata": fingerprint}
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def package_state(
+    build: ResolvedBuild, image_packages: Sequence[str], collections: Sequence[str], variant: str
+) -> dict[str, object]:
+    """What the root after its package steps depends on, but the repositories' metadata:
+    builds with equal states share one cached root (also `system build-all`'s groups)."""
     script = build.description_dir / "post_bootstrap.sh"
-    inputs = {
+    return {
         "format": CACHE_FORMAT,
         "kiwi_like": __version__,
         "arch": build.arch,
@@ -85,15 +104,12 @@ def cache_key(
         "repositories": [
             {**asdict(r), "username": None, "password": None} for r in build.repositories
         ],
-        "metadata": fingerprint,
         # the script may read the image settings from /.profile
         "post_bootstrap": _file_hash(script) if script.is_file() else None,
         "settings": [build.name, build.version, list(build.profiles), build.build_type.image]
         if script.is_file()
         else None,
     }
-    text = json.dumps(inputs, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _file_hash(path: Path) -> str:
@@ -114,11 +130,14 @@ def tree_size(path: Path) -> int:
     return total
 
 
-def copy_tree(source: Path, target: Path, linked: Sequence[str] = ()) -> None:
+def copy_tree(
+    source: Path, target: Path, linked: Sequence[str] = (), copied: Sequence[str] = ()
+) -> None:
     """Copy a root with everything (owners, modes, links, xattrs), sharing blocks if it can.
 
     The `linked` subtrees are hard-linked instead of copied when source and target
-    are on one file system (see LINKED); the rest is copied around them (`-n`).
+    are on one file system (see LINKED), except the `copied` files; the rest is
+    copied around them (`-n`).
     """
     target.mkdir(parents=True, exist_ok=True)
     same_fs = os.stat(source).st_dev == os.stat(target).st_dev
@@ -127,6 +146,10 @@ def copy_tree(source: Path, target: Path, linked: Sequence[str] = ()) -> None:
         if subtree.is_dir() and not any(p.is_symlink() for p in _parents(source, relative)):
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             runner.run(["cp", "-al", str(subtree), str((target / relative).parent)])
+    for relative in copied:
+        path = target / relative
+        if path.is_file() and not path.is_symlink() and path.stat().st_nlink > 1:
+            path.unlink()  # the copy below puts a file of its own there
     runner.run(["cp", "-a", "-n", "--reflink=auto", f"{source}/.", f"{target}/"])
 
 
@@ -135,21 +158,33 @@ def _parents(root: Path, relative: str) -> list[Path]:
     return [root.joinpath(*parts[: n + 1]) for n in range(len(parts))]
 
 
+FIND_FORMAT = "%p\\0%s\\0%T@\\0%m\\0%U\\0%G\\0"  # name, size, mtime, mode, owner, group
+FIELDS = 6
+
+
 def linked_state(root: Path, linked: Sequence[str]) -> str:
-    """A digest of the hard-linked files' names, sizes and modification times.
+    """A digest of the hard-linked files' names, sizes, times, modes and owners.
 
     Writing to one of them through any of its links changes it, so a cache entry
-    whose digest no longer matches is discarded instead of used.
+    whose digest no longer matches is discarded instead of used. find lists them
+    (ten times faster than walking /usr in Python, which every warm build does twice).
     """
-    digest = hashlib.sha256()
-    for relative in linked:
-        for directory, dirs, files in os.walk(root / relative):
-            dirs.sort()
-            for name in sorted(files):
-                info = os.lstat(os.path.join(directory, name))
-                where = os.path.relpath(os.path.join(directory, name), root)
-                digest.update(f"{where}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
+    present = [relative for relative in linked if (root / relative).is_dir()]
+    # mode and owner too: a chmod or chown through a link changes the cached inode
+    # (not its ctime: every restore's new links change that)
+    listing = (
+        runner.stdout_of(["find", *present, "-type", "f", "-printf", FIND_FORMAT], cwd=root)
+        if present
+        else ""
+    )
+    fields = listing.split("\0")
+    skipped = set(COPIED)
+    entries = sorted(
+        "\0".join(fields[n : n + FIELDS])
+        for n in range(0, len(fields) - FIELDS + 1, FIELDS)
+        if fields[n] not in skipped
+    )
+    return hashlib.sha256("\0".join(entries).encode()).hexdigest()
 
 
 def effective_size_limit(configured: int | None) -> int:
@@ -201,13 +236,64 @@ class RootCache:
             intact = recorded == linked_state(entry / "root", LINKED)
             if intact:
                 log.info("Root cache: reusing %s", entry)
-                copy_tree(entry / "root", root, LINKED)
+                copy_tree(entry / "root", root, LINKED, COPIED)
                 os.utime(entry / ENTRY)  # last used, for the eviction order
         if not intact:
             log.warning("Root cache: %s was changed through a hard link, discarded", entry.name)
             with self._locked(exclusive=True):
                 shutil.rmtree(entry, ignore_errors=True)
         return intact
+
+    def check(self, key: str) -> bool:
+        """Whether the entry is still as stored; one changed through a hard link (a script
+        wrote into a shared file in place) is discarded at once, before another build uses it.
+        """
+        entry = self.directory / key
+        with self._locked(exclusive=False):
+            if not (entry / ENTRY).is_file():
+                return True  # not stored (or evicted): nothing to guard
+            intact = _entry_data(entry).get("linked_state") == linked_state(entry / "root", LINKED)
+        if not intact:
+            log.warning(
+                "Root cache: this build wrote into a file it shares with cache entry %s "
+                "(in place, through a hard link): the entry is discarded",
+                entry.name,
+            )
+            with self._locked(exclusive=True):
+                shutil.rmtree(entry, ignore_errors=True)
+        return intact
+
+    def locale_generator(self, key: str) -> Callable[[Path], None]:
+        """locale-gen for roots of the entry `key`, whose result is kept in the entry.
+
+        Its output depends on /etc/locale.gen and on the entry's packages (the locale
+        sources, localedef), so a warm build with the same locale.gen copies the archive
+        the first build generated instead of compiling the locales again.
+        """
+
+        def generate(root: Path) -> None:
+            archive = root / LOCALE_ARCHIVE
+            user_locales = root / "usr/local/share/i18n/locales"
+            kept = self.directory / key / LOCALES / _file_hash(root / "etc/locale.gen")
+            if kept.is_file() and not user_locales.exists():
+                try:
+                    archive.unlink(missing_ok=True)
+                    archive.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(kept, archive)
+                    log.info("Root cache: locales as generated before (%s)", kept.name[:16])
+                    return
+                except OSError:  # evicted meanwhile: generate them
+                    archive.unlink(missing_ok=True)
+            settings_locale_gen(root)
+            if archive.is_file() and (self.directory / key / ENTRY).is_file():
+                try:
+                    kept.parent.mkdir(exist_ok=True)
+                    shutil.copy2(archive, f"{kept}.tmp")
+                    os.replace(f"{kept}.tmp", kept)
+                except OSError as error:
+                    log.warning("Root cache: cannot keep the locales (%s)", error)
+
+        return generate
 
     def store(self, key: str, root: Path, private: Sequence[str] = ()) -> bool:
         """Keep a copy of `root` under `key`; False if it was not stored (too large, no room).
@@ -233,7 +319,7 @@ class RootCache:
         temporary = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=self.directory))
         leftovers.claim(temporary)
         try:
-            copy_tree(root, temporary / "root", LINKED)
+            copy_tree(root, temporary / "root", LINKED, COPIED)
             for relative in private:  # build-time secrets, written anew after a restore
                 (temporary / "root" / relative).unlink(missing_ok=True)
             entry = {

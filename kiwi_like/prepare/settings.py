@@ -7,6 +7,7 @@ systemd-firstboot, and never need packages the description did not ask for.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from kiwi_like.chroot import run_in_root
@@ -33,7 +34,14 @@ def locale_name(locale: str) -> str:
     return first if "." in first else f"{first}.UTF-8"
 
 
-def setup_locale(root: Path, locale: str) -> None:
+def run_locale_gen(root: Path) -> None:
+    run_in_root(root, ["locale-gen"])
+
+
+def setup_locale(
+    root: Path, locale: str, generate: Callable[[Path], None] = run_locale_gen
+) -> None:
+    """`generate`: what runs locale-gen (the root cache may have its result already)."""
     name = locale_name(locale)
     log.info("Setting locale %s", name)
     _write(root, "/etc/default/locale", f"LANG={name}\n")
@@ -46,7 +54,7 @@ def setup_locale(root: Path, locale: str) -> None:
         lines = locale_gen.read_text().splitlines()
         lines = [line for line in lines if line.lstrip("# ").strip() != entry]
         locale_gen.write_text("\n".join([*lines, entry]) + "\n")
-        run_in_root(root, ["locale-gen"])
+        generate(root)
     elif not (root / "usr/share/doc/locales-all").exists():
         log.warning(
             "locale %s is set, but the image has no locale data for it "
@@ -95,10 +103,12 @@ def setup_hostname(root: Path, hostname: str) -> None:
     _write(root, "/etc/hosts", "\n".join(hosts) + "\n")
 
 
-def apply_settings(build: ResolvedBuild, root: Path) -> None:
+def apply_settings(
+    build: ResolvedBuild, root: Path, generate_locales: Callable[[Path], None] = run_locale_gen
+) -> None:
     preferences = build.preferences
     if preferences.locale:
-        setup_locale(root, preferences.locale)
+        setup_locale(root, preferences.locale, generate_locales)
     if preferences.keytable:
         setup_keytable(root, preferences.keytable)
     if preferences.timezone:

@@ -22,12 +22,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiwi_like import leftovers
+from kiwi_like import leftovers, timing
 from kiwi_like.digest import file_digest as file_digest  # re-exported
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
@@ -85,9 +86,14 @@ class Results:
     files: list[ResultFile] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)  # step timings, caches, memory
+    # a reproducible build's seed and SOURCE_DATE_EPOCH (kiwi_like/reproducible.py)
+    reproducible: dict[str, Any] = field(default_factory=dict)
     bundle_compress: bool | None = None  # the runtime config's bundle.compress
     bundle_format: str | None = None  # the type's bundle_format pattern
     max_image_size: int | None = None  # kiwi's build_constraints.max_size, in bytes
+    # Checksums being computed in a thread while the build goes on (publish_image)
+    pending: list[tuple[str, str, Future[str]]] = field(default_factory=list)
+    _hasher: ThreadPoolExecutor | None = None
 
     def stage(self, name: str) -> Path:
         """Where a builder writes a file that will be published as `name`."""
@@ -128,8 +134,28 @@ class Results:
                 f"build_constraints.max_size ({self.max_image_size})"
             )
         final = self.publish(kind, name, **flags)
-        self.publish_checksum(name, algorithm)
+        # The file was just written and is in the page cache: hash it in a thread while
+        # the build goes on (package metadata); write_result_file publishes the sum.
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checksum")
+        self.pending.append((name, algorithm, self._hasher.submit(file_digest, final, algorithm)))
         return final
+
+    def finish_checksums(self) -> None:
+        """Publish the checksum files of the images published so far (waits for them)."""
+        with timing.step("checksum", "results"):
+            while self.pending:
+                name, algorithm, digest = self.pending.pop(0)
+                checksum_name = f"{name}.{algorithm}"
+                self.stage(checksum_name).write_text(f"{digest.result()}  {name}\n")
+                self.publish("image_checksum", checksum_name, use_for_bundle=False, shasum=False)
+
+    def abandon(self) -> None:
+        """Stop hashing (a build that failed): no thread outlives the build."""
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True, cancel_futures=True)
+            self._hasher = None
+        self.pending.clear()
 
     def kiwi_files(self) -> dict[str, Any]:
         """kiwi's `result_files`: key -> flags with the absolute file name."""
@@ -149,6 +175,7 @@ class Results:
 
     def write_result_file(self) -> Path:
         """kiwi-like's record, then kiwi's pickled and JSON result lists; returns the record."""
+        self.finish_checksums()
         build = dict(self.build)
         if self.bundle_format:
             build["bundle_format"] = self.bundle_format
@@ -171,6 +198,8 @@ class Results:
             }
         self._write(RESULT_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n")
         self._write(KIWI_RESULT, kiwipickle.result(pickled, build))
+        if self.reproducible:  # beside kiwi's result kinds, as bundle_format is
+            kiwi_files["reproducible"] = self.reproducible
         self._write(KIWI_RESULT_JSON, json.dumps(kiwi_files, indent=4, sort_keys=True) + "\n")
         return self.target_dir / RESULT_FILE
 
@@ -192,9 +221,11 @@ def collecting_results(target_dir: Path, bundle_compress: bool | None = None) ->
     leftovers.sweep(target_dir, STAGING_PREFIX)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
     leftovers.claim(staging)
+    results = Results(target_dir=target_dir, staging=staging, bundle_compress=bundle_compress)
     try:
-        yield Results(target_dir=target_dir, staging=staging, bundle_compress=bundle_compress)
+        yield results
     finally:
+        results.abandon()
         shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from kiwi_like import reproducible
 from kiwi_like import run as runner
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
@@ -146,11 +147,17 @@ def make_root_filesystem(
     label = ["-L", partition.label] if partition.label else []
     log.info("Creating the %s root file system (%d MiB)", fs, partition.size >> 20)
     sized_file(output, partition.size)
+    setting = reproducible.current()
+    if setting is not None and fs not in IN_PLACE:  # said, not silently ignored
+        log.warning("a %s file system is not made reproducibly: use ext2/3/4", fs)
     if fs in ("ext2", "ext3", "ext4"):
+        extra = _ext_reproducible(partition.uuid, extra, setting)
         runner.run(
             ["mke2fs", "-q", "-F", "-t", fs, "-U", partition.uuid, *label,
-             *extra, "-d", tree, output]
+             *extra, "-d", tree, output], env=_ext_environment(setting),
         )  # fmt: skip
+        if setting is not None:
+            fix_ext_times(str(output), tree, setting)
     elif fs == "btrfs":
         runner.run(
             ["mkfs.btrfs", "-q", "-f", "-U", partition.uuid, *label,
@@ -198,11 +205,74 @@ def make_root_filesystem_in_place(
     fs = partition.filesystem
     assert fs in IN_PLACE and partition.uuid is not None and partition.label is not None
     log.info("Creating the %s root file system (%d MiB) in the disk", fs, partition.size >> 20)
+    setting = reproducible.current()
+    extended = f"offset={partition.start}"
+    if setting is not None:
+        extended += f",hash_seed={setting.uuid('hash_seed:' + partition.uuid)}"
     runner.run(
         ["mke2fs", "-q", "-F", "-t", fs, "-U", partition.uuid, "-L", partition.label,
-         "-E", f"offset={partition.start}", *shlex.split(create_options), "-d", tree, image,
-         f"{partition.size // 1024}k"]
+         "-E", extended, *shlex.split(create_options), "-d", tree, image,
+         f"{partition.size // 1024}k"], env=_ext_environment(setting),
     )  # fmt: skip
+    if setting is not None:
+        fix_ext_times(f"{image}?offset={partition.start}", tree, setting)
+
+
+# Reproducible ext2/3/4: mke2fs takes its own time from E2FSPROGS_FAKE_TIME and the
+# directory hash seed from -E hash_seed; it copies each file's times from the tree (the
+# build's, and atimes change when a file is read), so debugfs sets them afterwards. The
+# tree itself is left alone: its /usr may share inodes with the root cache.
+def _ext_environment(setting: reproducible.Reproducible | None) -> dict[str, str]:
+    return {"E2FSPROGS_FAKE_TIME": str(setting.epoch)} if setting is not None else {}
+
+
+def _ext_reproducible(
+    fs_uuid: str, options: list[str], setting: reproducible.Reproducible | None
+) -> list[str]:
+    """The options with a hash seed from the seed (added to the options' own -E, since
+    mke2fs keeps only the last -E)."""
+    if setting is None:
+        return options
+    seed = f"hash_seed={setting.uuid('hash_seed:' + fs_uuid)}"
+    if "-E" not in options:
+        return [*options, "-E", seed]
+    position = len(options) - 1 - options[::-1].index("-E")
+    if position + 1 >= len(options):
+        return [*options, seed]
+    return [*options[: position + 1], f"{options[position + 1]},{seed}", *options[position + 2 :]]
+
+
+TIMES = ("mtime", "atime", "ctime")
+
+
+def _debugfs_word(path: str) -> str:
+    """A path as one debugfs word: in double quotes, a quote doubled."""
+    return '"' + path.replace('"', '""') + '"'
+
+
+def fix_ext_times(device: str, tree: Path, setting: reproducible.Reproducible) -> None:
+    """Every inode made from `tree` gets its mtime, clamped to the epoch, as mtime, atime
+    and ctime (`device`: an image file, `file?offset=N` for one inside a disk image)."""
+    lines = []
+    for directory, dirnames, filenames in os.walk(tree):
+        for name in sorted((*dirnames, *filenames)):
+            path = os.path.join(directory, name)
+            inside = "/" + os.path.relpath(path, tree)
+            if "\n" in inside:
+                raise KiwiLikeError(f"cannot make {inside!r} reproducibly: a newline in its name")
+            mtime = min(int(os.lstat(path).st_mtime), setting.epoch)
+            lines += [f"sif {_debugfs_word(inside)} {field} @{mtime}" for field in TIMES]
+    mtime = min(int(tree.stat().st_mtime), setting.epoch)
+    lines += [f"sif / {field} @{mtime}" for field in TIMES]
+    # debugfs echoes every command on stdout and reports failures only on stderr; its
+    # write time in the superblock is E2FSPROGS_FAKE_TIME too
+    result = runner.run(
+        ["sh", "-c", 'debugfs -w -f - "$1" >/dev/null', "kiwi-like-debugfs", device],
+        stdin="\n".join(lines) + "\n", keep_output=True, env=_ext_environment(setting),
+    )  # fmt: skip
+    errors = [line for line in result.output.splitlines() if not line.startswith("debugfs ")]
+    if errors:
+        raise KiwiLikeError(f"setting the file times of the {device} file system: {errors[0]}")
 
 
 def make_swap(partition: FileSystemPlace, output: Path) -> None:

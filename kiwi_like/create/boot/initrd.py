@@ -10,7 +10,12 @@ from pathlib import Path
 
 from kiwi_like import timing
 from kiwi_like.chroot import run_in_root
-from kiwi_like.create.boot.dracut import DRACUT, install_modules, make_dracut_initrd
+from kiwi_like.create.boot.dracut import (
+    DRACUT,
+    OVERLAY_MODULE,
+    install_modules,
+    make_dracut_initrd,
+)
 from kiwi_like.create.boot.initrdcache import InitrdCache, initrd_key
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.description.imagetypes.oem import DiskSettings
@@ -117,13 +122,17 @@ def generate_initrd(
         install_modules(root)  # before the cache key: they are part of the initrd
     target = resolve_in_root(root, kernel.initrd)
     cache = InitrdCache(cache_dir) if cache_dir is not None else None
-    key = initrd_key(root, kernel.version, tool, modules) if cache else None
+    # overlayroot: kiwi-like's overlay module (and the drivers it needs) join the initrd
+    add = (OVERLAY_MODULE,) if settings.overlay is not None else ()
+    selection = "+".join((modules, *add))
+    key = initrd_key(root, kernel.version, tool, selection) if cache else None
     if cache and key and cache.fetch(key, target):
         timing.skipped("initrd generation", "initrd")
         return
     if tool == "dracut":
+        filesystems = (settings.filesystem, *(("squashfs", "overlay") if add else ()))
         make_dracut_initrd(
-            root, kernel, kernel.initrd, filesystems=(settings.filesystem,),
+            root, kernel, kernel.initrd, add=add, filesystems=filesystems,
             all_drivers=modules == "most",
         )  # fmt: skip
     else:

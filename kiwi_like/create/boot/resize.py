@@ -54,8 +54,11 @@ set -eu
 say() {{ echo "kiwi-like-resize: $*"; }}
 finished() {{ mkdir -p "$(dirname {STAMP})"; date -u > {STAMP}; }}
 
-part=$(readlink -f "$(findmnt -n -v -o SOURCE /)")
-fstype=$(findmnt -n -o FSTYPE /)
+# an overlay root (overlayroot) keeps its changes on the write partition: that grows
+mnt=/
+[ "$(findmnt -n -o FSTYPE /)" = overlay ] && mnt=/run/overlay/overlayfs
+part=$(readlink -f "$(findmnt -n -v -o SOURCE "$mnt" || echo none)")
+fstype=$(findmnt -n -o FSTYPE "$mnt" || echo none)
 name=${{part##*/}}
 sys=/sys/class/block/$name
 if [ ! -r "$sys/partition" ]; then
@@ -83,8 +86,8 @@ echo ', +' | sfdisk --force --no-reread --no-tell-kernel -N "$number" "$disk"
 partx --update --nr "$number" "$disk"
 case $fstype in
     ext2|ext3|ext4) resize2fs "$part" ;;
-    xfs) xfs_growfs / ;;
-    btrfs) btrfs filesystem resize max / ;;
+    xfs) xfs_growfs "$mnt" ;;
+    btrfs) btrfs filesystem resize max "$mnt" ;;
     *) say "cannot grow a $fstype file system" ;;
 esac
 say "$part grew from $((size / 2048)) MiB to $(($(cat "$sys/size") / 2048)) MiB"

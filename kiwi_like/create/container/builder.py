@@ -24,19 +24,11 @@ from kiwi_like.oci.layout import (
     manifest,
 )
 from kiwi_like.prepare.base_image import BASE_TAG, imported_base
+from kiwi_like.reproducible import source_date_epoch
 from kiwi_like.result import Results
 from kiwi_like.runtime_config import RuntimeConfig
 
 SUFFIXES = {"xz": ".xz", "zstd": ".zst", "gzip": ".gz", "none": ""}
-
-
-def source_date_epoch() -> int | None:
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    if not value:
-        return None
-    if not value.isdigit():
-        raise KiwiLikeError(f"SOURCE_DATE_EPOCH must be a number of seconds, not '{value}'")
-    return int(value)
 
 
 def _default_command(root: Path) -> list[str]:

@@ -27,9 +27,10 @@ from kiwi_like.create.boot.tree import ESP_MOUNTPOINT, excluded_paths, parked, t
 from kiwi_like.create.disk import grub, table
 from kiwi_like.create.disk.configure import configure_root
 from kiwi_like.create.disk.esp import make_esp
-from kiwi_like.create.disk.grubcfg import early_config
+from kiwi_like.create.disk.grubcfg import OVERLAY_GRUB_MODULES, early_config, overlay_mark
 from kiwi_like.create.disk.identity import Identities
 from kiwi_like.create.disk.layout import DiskLayout, plan_layout
+from kiwi_like.create.disk.overlay import make_overlay_partitions
 from kiwi_like.create.disk.preflight import check_image, grub_firmwares
 from kiwi_like.create.disk.result import DiskResult, describe
 from kiwi_like.create.disk.sparse import copy_into
@@ -202,24 +203,31 @@ def build_disk(
     with timing.step("disk hooks", "config"):
         run_disk_hooks(build, root)
     root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))
-    plan_layout(settings, ids, root_min)  # a too small <size> fails before the slow steps
+    if settings.overlay is None:
+        plan_layout(settings, ids, root_min)  # a too small <size> fails before the slow steps
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-disk-") as name:
         work = Path(name)
         with step("making the GRUB images"), timing.step("GRUB images", "bootloader"):
             boot = grub.make_boot_images(
                 root,
                 grub_firmwares(settings),
-                early_config(ids.root_uuid),
+                early_config(ids.root_uuid, overlay_mark(settings, ids)),
                 work,
                 settings.secure_boot,
+                OVERLAY_GRUB_MODULES if settings.overlay is not None else (),
             )
         create_options = settings.create_options
-        in_place = filesystems.can_make_in_place(settings.filesystem, create_options)
+        in_place = settings.overlay is None and filesystems.can_make_in_place(
+            settings.filesystem, create_options
+        )
+        files: dict[int, Path]
         with partial_file(image) as partial:
-            if in_place:
+            if settings.overlay is not None:
+                layout, files = make_overlay_partitions(root, settings, ids, work)
+            elif in_place:
                 layout = plan_layout(settings, ids, root_min)
                 _make_root_in_place(root, settings, layout, create_options, partial, work)
-                files: dict[int, Path] = {}
+                files = {}
             else:
                 layout, root_file = _make_root_file(
                     root, settings, ids, root_min, create_options, work

@@ -34,7 +34,7 @@ def configure_root(
     write_fstab(root, settings, ids, mount_options)
     install_grub_modules(root, grub_firmwares(settings))
     write_grub_cfg(root, settings, ids, kernel)
-    if settings.resize:
+    if settings.resize and settings.write_partition:  # a squashfs alone cannot grow
         resize.install_resize(root)
     else:
         resize.remove_resize(root)

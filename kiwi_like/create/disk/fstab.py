@@ -15,10 +15,12 @@ HEADER = "# /etc/fstab: written by kiwi-like for this disk image\n"
 
 def fstab_lines(settings: DiskSettings, ids: Identities, mount_options: str) -> list[str]:
     passno = "1" if settings.filesystem.startswith("ext") else "0"
-    lines = [
-        f"{device_reference(settings, ids, 'root')} / {settings.filesystem} "
-        f"{mount_options} 0 {passno}"
-    ]
+    lines: list[str] = []
+    if settings.overlay is None:  # an overlay root is mounted by the initrd alone
+        lines.append(
+            f"{device_reference(settings, ids, 'root')} / {settings.filesystem} "
+            f"{mount_options} 0 {passno}"
+        )
     if settings.efi:
         lines.append(f"{device_reference(settings, ids, 'esp')} /boot/efi vfat umask=0077 0 2")
     if settings.swap_mb:

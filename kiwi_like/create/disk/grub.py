@@ -17,6 +17,7 @@ sectors after it.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,18 +47,22 @@ class BootImages:
     efi_tree: Path | None  # the EFI partition's boot files (EFI/BOOT/...)
 
 
-def grub_mkimage(root: Path, firmware: str, early_config: str, work: Path) -> Path:
-    modules = (*PLATFORM_MODULES[firmware], *MODULES)
+def grub_mkimage(
+    root: Path, firmware: str, early_config: str, work: Path, extra: Sequence[str] = ()
+) -> Path:
+    modules = (*PLATFORM_MODULES[firmware], *MODULES, *extra)
     return mkimage(root, PLATFORMS[firmware], modules, early_config, work / OUTPUT_NAMES[firmware])
 
 
-def efi_boot_tree(root: Path, early_config: str, secure_boot: bool, work: Path) -> Path:
+def efi_boot_tree(
+    root: Path, early_config: str, secure_boot: bool, work: Path, extra: Sequence[str] = ()
+) -> Path:
     """EFI/BOOT/BOOTX64.EFI: grub-mkimage's image, or with Secure Boot the signed chain."""
     tree = work / "efi-tree"
     if secure_boot:
         secure_boot_tree(root, tree, early_config)
         return tree
-    image = grub_mkimage(root, "efi", early_config, work)
+    image = grub_mkimage(root, "efi", early_config, work, extra)
     (tree / "EFI" / "BOOT").mkdir(parents=True)
     image.replace(tree / "EFI" / "BOOT" / OUTPUT_NAMES["efi"])
     return tree
@@ -69,15 +74,17 @@ def make_boot_images(
     early_config: str,
     work: Path,
     secure_boot: bool = False,
+    extra: Sequence[str] = (),
 ) -> BootImages:
+    """`extra`: GRUB modules the core images need besides MODULES (signed GRUB has its own)."""
     directory = work / "grub-bios"
     directory.mkdir()
-    bios_core = grub_mkimage(root, "bios", early_config, directory)
+    bios_core = grub_mkimage(root, "bios", early_config, directory, extra)
     efi_tree = None
     if "efi" in firmwares:
         directory = work / "grub-efi"
         directory.mkdir()
-        efi_tree = efi_boot_tree(root, early_config, secure_boot, directory)
+        efi_tree = efi_boot_tree(root, early_config, secure_boot, directory, extra)
     boot_img = resolve_in_root(root, "/usr/lib/grub/i386-pc/boot.img").read_bytes()
     if len(boot_img) != SECTOR:
         raise KiwiLikeError(f"the image's boot.img has {len(boot_img)} bytes, not {SECTOR}")

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiwi_like import reproducible
 from kiwi_like import run as runner
 from kiwi_like.create.boot.grub import (
     GRUB_DIR,
@@ -72,8 +73,11 @@ HARD_DISK = MenuEntry(
 
 
 def medium_id_file() -> str:
-    """A file name no other medium has, for GRUB's `search --file`."""
-    return f"{GRUB_DIR}/kiwi-like-{secrets.token_hex(8)}.id"
+    """A file name no other medium has, for GRUB's `search --file` (in a reproducible
+    build one no medium of another image or version has)."""
+    setting = reproducible.current()
+    token = setting.hex("medium id", 16) if setting is not None else secrets.token_hex(8)
+    return f"{GRUB_DIR}/kiwi-like-{token}.id"
 
 
 def early_config(id_file: str) -> str:
@@ -95,7 +99,12 @@ def _efi_fat_image(efi_tree: Path, output: Path) -> None:
     files = sum(path.stat().st_size for path in efi_tree.rglob("*") if path.is_file())
     size_kib = -(-(files + EFI_IMAGE_SLACK) // (1024 * 1024)) * 1024
     output.unlink(missing_ok=True)
-    runner.run(["mkfs.vfat", "-C", "-n", "EFIBOOT", output, str(size_kib)])
+    setting = reproducible.current()
+    fixed: list[str] = []
+    if setting is not None:  # the volume id from the seed, the label's time fixed
+        fixed = ["--invariant", "-i", setting.hex("efi image volume id", 8)]
+        reproducible.clamp_mtimes(efi_tree, setting.epoch)  # mcopy -m keeps them
+    runner.run(["mkfs.vfat", "-C", *fixed, "-n", "EFIBOOT", output, str(size_kib)])
     entries = sorted(efi_tree.iterdir())
     runner.run(["mcopy", "-s", "-Q", "-m", "-i", output, *entries, "::/"], env=MTOOLS_ENV)
 

@@ -9,7 +9,10 @@ with kiwi-like's install module (which runs the same script), and
 target disk, asks before it wipes it (unless unattended), writes and verifies
 the image, then powers off, reboots or boots the installed system. The tarball
 holds the same files for a boot server; booted with its `.append` line the
-installer fetches install.conf and the image over the network instead.
+installer fetches install.conf and the image over the network instead: kiwi's
+`rd.kiwi.install.pxe rd.kiwi.install.image=<URL>` with dracut (kiwi-like's network
+module brings up the network), `boot=kiwi-install kiwi-like.install=<URL>` with
+initramfs-tools.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from kiwi_like import run as runner
 from kiwi_like.create.boot import netboot_samples as samples
-from kiwi_like.create.boot.dracut import INSTALL_MODULE, make_dracut_initrd
+from kiwi_like.create.boot.dracut import INSTALL_MODULE, NET_MODULE, make_dracut_initrd
 from kiwi_like.create.boot.initramfs import make_initrd
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.create.boot.tools import has_program
@@ -88,29 +91,38 @@ GENERATORS = {"kiwi": ("mkinitramfs", "initramfs-tools"), "dracut": ("dracut", "
 DRACUT_INSTALLER = {"90kiwi-like-install/kiwi-install": INSTALLER_FILES / BOOT_SCRIPT}
 
 
-def check_installer_tools(root: Path, initrd_system: str = "kiwi") -> None:
+def check_installer_tools(root: Path, initrd_system: str = "kiwi", network: bool = False) -> None:
     """Before the disk is built: what the installer initrd is made from and runs."""
-    for program, package in (GENERATORS[initrd_system], *INSTALLER_TOOLS):
+    tools = [GENERATORS[initrd_system], *INSTALLER_TOOLS]
+    if network and initrd_system == "dracut":
+        tools.append(("busybox", "busybox"))  # the network module's DHCP client and wget
+    for program, package in tools:
         if not has_program(root, program):
+            what = "network installer" if network else "install ISO's installer"
             raise KiwiLikeError(
-                f"the install ISO's installer needs {program} in the image: "
-                f"add the package {package}"
+                f"the {what} needs {program} in the image: add the package {package}"
             )
 
 
 def make_installer_initrd(
-    root: Path, kernel: Kernel, work: Path, settings: DiskSettings | None = None
+    root: Path,
+    kernel: Kernel,
+    work: Path,
+    settings: DiskSettings | None = None,
+    network: bool = False,
 ) -> Path:
-    """The image's dracut with kiwi-like's install module, or its initramfs-tools with
-    the installer's hook and boot script."""
+    """The image's dracut with kiwi-like's install module (and its network module for a
+    network install), or its initramfs-tools with the installer's hook and boot script."""
     if settings is not None and settings.initrd_system == "dracut":
         in_root = f"/boot/.kiwi-like-installer-{kernel.version}.img"
+        modules = (INSTALL_MODULE, NET_MODULE) if network else (INSTALL_MODULE,)
         make_dracut_initrd(
-            root, kernel, in_root, add=(INSTALL_MODULE,), filesystems=(settings.filesystem,),
-            what="installer", extra=DRACUT_INSTALLER,
+            root, kernel, in_root, add=modules, filesystems=(settings.filesystem,),
+            what="network installer" if network else "installer", extra=DRACUT_INSTALLER,
         )  # fmt: skip
         initrd = work / "installer-initrd.img"
         shutil.move(resolve_in_root(root, in_root), initrd)
+        initrd.chmod(0o644)  # dracut writes 0600; a TFTP server must read it
         return initrd
     return make_initrd(
         root,
@@ -155,10 +167,15 @@ class Payload:
 
 
 def write_payload(
-    build: ResolvedBuild, root: Path, disk: DiskResult, payload: Payload, work: Path
+    build: ResolvedBuild,
+    root: Path,
+    disk: DiskResult,
+    payload: Payload,
+    work: Path,
+    network: bool = False,
 ) -> None:
     settings = settings_of(build, DiskSettings)
-    check_installer_tools(root, settings.initrd_system)
+    check_installer_tools(root, settings.initrd_system, network)
     kernel = Kernel(disk.kernel)
     with step("compressing the disk image for the installer"):
         runner.run(["zstd", "-q", "-T0", "-3", disk.image, "-o", payload.image])
@@ -168,7 +185,7 @@ def write_payload(
     payload.conf.write_text(conf)
     shutil.copyfile(resolve_in_root(root, kernel.image), payload.kernel)
     with step("making the installer initrd"):
-        initrd = make_installer_initrd(root, kernel, work, settings)
+        initrd = make_installer_initrd(root, kernel, work, settings, network)
     shutil.move(initrd, payload.initrd)
 
 
@@ -201,15 +218,15 @@ def build_install_iso(
     log.info("Install ISO %s: %d MiB", output.name, output.stat().st_size >> 20)
 
 
-def install_append_line(build: ResolvedBuild, conf_name: str) -> str:
-    """The network installer's kernel command line; {server} stands for the base URL."""
-    words = [
-        "boot=kiwi-install",
-        f"kiwi-like.install={samples.SERVER}/{conf_name}",
-        "ip=dhcp",
-        *settings_of(build, DiskSettings).menu.kernel_options,
-    ]
-    return " ".join(words)
+def install_append_line(build: ResolvedBuild, image_name: str, conf_name: str) -> str:
+    """The network installer's kernel command line; {server} stands for the base URL.
+    dracut's reads kiwi's parameters, initramfs-tools' needs its boot script named."""
+    settings = settings_of(build, DiskSettings)
+    if settings.initrd_system == "dracut":
+        source = ["rd.kiwi.install.pxe", f"rd.kiwi.install.image={samples.SERVER}/{image_name}"]
+    else:
+        source = ["boot=kiwi-install", f"kiwi-like.install={samples.SERVER}/{conf_name}"]
+    return " ".join([*source, "ip=dhcp", *settings.menu.kernel_options])
 
 
 def build_install_tarball(
@@ -228,8 +245,8 @@ def build_install_tarball(
             kernel=tree / f"{base}.kernel",
             initrd=tree / f"{base}.initrd",
         )
-        write_payload(build, root, disk, payload, work)
-        append = install_append_line(build, payload.conf.name)
+        write_payload(build, root, disk, payload, work, network=True)
+        append = install_append_line(build, payload.image.name, payload.conf.name)
         names = samples.write_boot_files(
             tree, f"Install-{build.name}", payload.kernel.name, payload.initrd.name, append
         )

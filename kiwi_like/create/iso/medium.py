@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiwi_like import reproducible
 from kiwi_like import run as runner
 from kiwi_like.create.iso.boot import MediumBoot
 from kiwi_like.create.steps import step
@@ -43,5 +44,9 @@ def xorriso_argv(tree: Path, output: Path, boot: MediumBoot, settings: IsoSettin
 
 
 def make_iso(tree: Path, output: Path, boot: MediumBoot, settings: IsoSettings) -> None:
+    setting = reproducible.current()
+    if setting is not None:
+        # xorriso's SOURCE_DATE_EPOCH fixes the volume's dates; a file's dates are its mtime
+        reproducible.clamp_mtimes(tree, setting.epoch)
     with step("creating the ISO image"):
         runner.run(xorriso_argv(tree, output, boot, settings))

@@ -3,7 +3,8 @@
 `<name>.<arch>-<version>.tar.xz` unpacks to
 
     <base>.kernel            the image's kernel
-    <base>.initrd            initramfs-tools with kiwi-like's netboot script
+    <base>.initrd            the image's dracut with kiwi-like's netboot module, or its
+                             initramfs-tools with kiwi-like's netboot script
     <base>.<fstype>          the root file system image (squashfs by default)
     <base>.<fstype>.sha256   its checksum
     <base>.append            the kernel command line; {server} stands for the base URL
@@ -13,6 +14,8 @@
 The initrd brings up the network (`ip=dhcp`), fetches `{server}/<base>.<fstype>`
 over HTTP or TFTP into RAM, checks it against the SHA-256 on the command line
 and boots it: a squashfs under a RAM overlay, other file systems read-write in RAM.
+Both initrd systems read the same kernel parameters; initramfs-tools' needs
+`boot=kiwi-netboot` to pick the script, dracut's module starts on `kiwi-like.image=`.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import shutil
 import tarfile
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+from kiwi_like import reproducible
 from kiwi_like import run as runner
 from kiwi_like.create.boot import netboot_samples as samples
 from kiwi_like.create.boot import resize
+from kiwi_like.create.boot.dracut import NETBOOT_MODULE, has_dracut, make_dracut_initrd
 from kiwi_like.create.boot.filesystems import ImageFile, make_root_filesystem, root_minimum
 from kiwi_like.create.boot.fstab import write_diskless_fstab
 from kiwi_like.create.boot.initramfs import make_initrd
@@ -51,7 +57,7 @@ ROOT_LABEL = "ROOT"
 
 def append_line(settings: KisSettings, image_name: str, sha256: str) -> str:
     words = [
-        "boot=kiwi-netboot",
+        *(["boot=kiwi-netboot"] if settings.initrd_system != "dracut" else []),
         f"kiwi-like.image={samples.SERVER}/{image_name}",
         f"kiwi-like.sha256={sha256}",
         f"kiwi-like.fstype={settings.filesystem}",
@@ -61,13 +67,35 @@ def append_line(settings: KisSettings, image_name: str, sha256: str) -> str:
     return " ".join(words)
 
 
-def check_kis_image(root: Path) -> Kernel:
+def check_kis_image(root: Path, settings: KisSettings) -> Kernel:
     if not root.is_dir():
         raise KiwiLikeError(f"image root {root} does not exist")
     kernel = newest_kernel(root)
-    if not has_program(root, "mkinitramfs"):
+    if settings.initrd_system == "dracut":
+        if not has_dracut(root):
+            raise KiwiLikeError("the image has no dracut: add the package dracut")
+        if not has_program(root, "busybox"):  # the dracut module's DHCP client, wget, tftp
+            raise KiwiLikeError("the network boot initrd needs busybox: add the package busybox")
+    elif not has_program(root, "mkinitramfs"):
         raise KiwiLikeError("the image has no initramfs-tools: add the package initramfs-tools")
     return kernel
+
+
+def _initrd(root: Path, settings: KisSettings, kernel: Kernel, work: Path) -> Path:
+    if settings.initrd_system == "dracut":
+        in_root = f"/boot/.kiwi-like-netboot-{kernel.version}.img"
+        make_dracut_initrd(
+            root, kernel, in_root, add=(NETBOOT_MODULE,), filesystems=(settings.filesystem,),
+            what="network boot",
+        )  # fmt: skip
+        initrd = work / "netboot-initrd.img"
+        shutil.move(resolve_in_root(root, in_root), initrd)
+        initrd.chmod(0o644)  # dracut writes 0600; a TFTP server must read it
+        return initrd
+    return make_initrd(
+        root, kernel, work, boot_script=NETBOOT_FILES / BOOT_SCRIPT,
+        hook=NETBOOT_FILES / "hook", modules=NETBOOT_MODULES, what="network boot",
+    )  # fmt: skip
 
 
 def _root_image(root: Path, settings: KisSettings, output: Path, work: Path) -> None:
@@ -76,7 +104,7 @@ def _root_image(root: Path, settings: KisSettings, output: Path, work: Path) -> 
         return
     partition = ImageFile(
         filesystem=settings.filesystem, size=root_minimum(tree_size(root, (METADATA_DIR,))),
-        uuid=str(uuid.uuid4()), label=ROOT_LABEL,
+        uuid=_root_uuid(), label=ROOT_LABEL,
     )  # fmt: skip
     with (
         parked(root, (METADATA_DIR,), work / "parked"),
@@ -85,46 +113,66 @@ def _root_image(root: Path, settings: KisSettings, output: Path, work: Path) -> 
         make_root_filesystem(partition, root, output, work)
 
 
-def build_kis(build: ResolvedBuild, root: Path, tarball: Path, scratch: Path) -> list[str]:
-    """Write the kis tarball; return the names of the files in it."""
+def write_kis_files(build: ResolvedBuild, root: Path, tree: Path, scratch: Path) -> list[str]:
+    """The kis tarball's files into the directory `tree`, unpacked as a boot server holds
+    them; return their names."""
     root = root.absolute()
     settings = settings_of(build, KisSettings)
-    kernel = check_kis_image(root)
+    kernel = check_kis_image(root, settings)
     base = build.result_basename
     with step("configuring the root for network boot"):
         write_diskless_fstab(root, "network-booted system")
         resize.remove_resize(root)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-kis-") as name:
         work = Path(name)
-        tree = work / "tarball"
-        tree.mkdir()
         image_name = f"{base}.{settings.filesystem}"
         _root_image(root, settings, tree / image_name, work)
         sha256 = file_digest(tree / image_name)
         (tree / f"{image_name}.sha256").write_text(f"{sha256}  {image_name}\n")
         shutil.copyfile(resolve_in_root(root, kernel.image), tree / f"{base}.kernel")
         with step("making the network boot initrd"):
-            initrd = make_initrd(
-                root, kernel, work, boot_script=NETBOOT_FILES / BOOT_SCRIPT,
-                hook=NETBOOT_FILES / "hook", modules=NETBOOT_MODULES, what="network boot",
-            )  # fmt: skip
+            initrd = _initrd(root, settings, kernel, work)
         shutil.move(initrd, tree / f"{base}.initrd")
-        append = append_line(settings, image_name, sha256)
-        names = samples.write_boot_files(
-            tree, build.name, f"{base}.kernel", f"{base}.initrd", append
-        )
+    append = append_line(settings, image_name, sha256)
+    return samples.write_boot_files(tree, build.name, f"{base}.kernel", f"{base}.initrd", append)
+
+
+def build_kis(build: ResolvedBuild, root: Path, tarball: Path, scratch: Path) -> list[str]:
+    """Write the kis tarball; return the names of the files in it."""
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-kis-tree-") as name:
+        tree = Path(name)
+        names = write_kis_files(build, root, tree, scratch)
         with step("packing the kis tarball"):
             _pack(tree, names, tarball)
     log.info("kis tarball %s: %d MiB", tarball.name, tarball.stat().st_size >> 20)
     return names
 
 
+def _root_uuid() -> str:
+    setting = reproducible.current()  # a reproducible build: from its seed
+    return setting.uuid("kis root") if setting is not None else str(uuid.uuid4())
+
+
+def _normalized(epoch: int | None) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
+    """A reproducible build's entries: owned by root, no newer than SOURCE_DATE_EPOCH."""
+
+    def normalize(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        if epoch is not None:
+            info.mtime = min(int(info.mtime), epoch)
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+        return info
+
+    return normalize
+
+
 def _pack(tree: Path, names: list[str], tarball: Path) -> None:
     """tar.xz with threads; the image inside is compressed already, so a fast level."""
     plain = tarball.with_suffix("")  # .tar
+    normalize = _normalized(reproducible.source_date_epoch())
     with tarfile.open(plain, "w", format=tarfile.GNU_FORMAT) as tar:
-        for name in names:
-            tar.add(tree / name, arcname=name)
+        for name in names:  # tarfile adds a directory's entries sorted
+            tar.add(tree / name, arcname=name, filter=normalize)
     runner.run(["xz", "-T0", "-1", "--force", plain])
     plain.with_name(plain.name + ".xz").replace(tarball)
 

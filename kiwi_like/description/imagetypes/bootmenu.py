@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kiwi_like.description.imagetypes.base import choice, positive_number
+from kiwi_like.errors import KiwiLikeError
 
 if TYPE_CHECKING:
     from kiwi_like.description.resolve import ResolvedBuild
@@ -67,6 +68,10 @@ def boot_menu(build: ResolvedBuild, kind: str) -> BootMenu:
             "boottimeout", build_type.get("boottimeout"), DEFAULT_TIMEOUT, "seconds"
         )
     options = kernel_options(build)
+    if any(option.split("=", 1)[0] == "rd.kiwi.ramdisk" for option in options):
+        raise KiwiLikeError(
+            "kernelcmdline 'rd.kiwi.ramdisk' (kiwi's install into a RAM disk) is not supported yet"
+        )
     serial = "serial" in f"{output} {given_input}".split()
     if serial and not any(option.startswith("console=ttyS") for option in options):
         options = (*options, SERIAL_CONSOLE_ARG)

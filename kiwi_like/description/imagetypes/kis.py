@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 KIND_NAME = "kis images"
 ROOT_FILESYSTEMS = ("squashfs", "ext2", "ext3", "ext4", "xfs", "btrfs")
+# kiwi's kernel parameters that only its oem installer reads (also rd.kiwi.install.*)
+INSTALLER_PARAMETERS = ("rd.kiwi.ramdisk",)
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,15 @@ class KisSettings(TypeSettings):
 def kis_settings(build: ResolvedBuild) -> KisSettings:
     only_x86_64(build, KIND_NAME)
     build_type = build.build_type
-    # kiwi's default is dracut; kiwi-like's network boot is initramfs-tools' alone so far
-    system = initrd_system(build, "kiwi", ("kiwi", "dracut"), KIND_NAME)
-    if system == "dracut":
-        raise KiwiLikeError(
-            "dracut is not supported for kis images yet (they boot with initramfs-tools): "
-            'list initramfs-tools, not dracut, or set initrd_system="kiwi"'
-        )
+    # kiwi's default is dracut; a description listing initramfs-tools keeps it
+    system = initrd_system(build, "dracut", ("kiwi", "dracut"), KIND_NAME)
+    options = kernel_options(build)
+    for word in options:
+        if word.split("=", 1)[0] in INSTALLER_PARAMETERS or word.startswith("rd.kiwi.install."):
+            raise KiwiLikeError(
+                f"kernelcmdline '{word}' is a parameter of kiwi's oem installer, not of kis "
+                "images (their root always runs from RAM): use an oem type with installpxe"
+            )
     return KisSettings(
         image="kis",
         initrd_system=system,
@@ -47,12 +51,15 @@ def kis_settings(build: ResolvedBuild) -> KisSettings:
             "filesystem", build_type.filesystem or "squashfs", ROOT_FILESYSTEMS, KIND_NAME
         ),
         squashfs_compression=squashfs_compression(build),
-        kernel_options=kernel_options(build),
+        kernel_options=options,
     )
 
 
 def image_packages(settings: TypeSettings) -> tuple[str, ...]:
-    return ("initramfs-tools", "busybox")  # the network boot initrd
+    # the network boot initrd: its generator, and busybox's DHCP client, wget and tftp
+    if settings.initrd_system == "dracut":
+        return ("dracut", "busybox", "zstd")  # zstd: dracut compresses with it, fast
+    return ("initramfs-tools", "busybox")
 
 
 KIND = ImageTypeKind(

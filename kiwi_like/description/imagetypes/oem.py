@@ -18,7 +18,7 @@ from kiwi_like.description.imagetypes.base import (
     positive_number,
 )
 from kiwi_like.description.imagetypes.bootmenu import BootMenu, boot_menu
-from kiwi_like.description.imagetypes.medium import IsoSettings, iso_settings
+from kiwi_like.description.imagetypes.medium import IsoSettings, iso_settings, squashfs_compression
 from kiwi_like.description.model import Size
 from kiwi_like.errors import KiwiLikeError
 
@@ -35,7 +35,7 @@ DEFAULT_ROOT_LABEL = "ROOT"
 # sfdisk, mkfs.* and mtools assemble the disk, qemu-img converts it, xorriso and zstd
 # make the installers
 HOST_PACKAGES = ("fdisk", "e2fsprogs", "xfsprogs", "btrfs-progs", "dosfstools", "mtools",
-                 "qemu-utils", "xorriso", "zstd")  # fmt: skip
+                 "qemu-utils", "xorriso", "zstd", "squashfs-tools")  # fmt: skip
 FILESYSTEM_TOOLS = {"ext2": "e2fsprogs", "ext3": "e2fsprogs", "ext4": "e2fsprogs",
                     "xfs": "xfsprogs", "btrfs": "btrfs-progs"}  # fmt: skip
 
@@ -51,6 +51,21 @@ class InstallSettings:
     reboot: bool  # oem-reboot
     shutdown: bool  # oem-shutdown
     install_first: bool  # installboot="install": the install entry is the default
+
+
+# GRUB reads the kernel from the overlay root's squashfs: its squash4 knows these only
+GRUB_SQUASHFS_COMPRESSIONS = ("uncompressed", "gzip", "lzo", "xz")
+# kiwi's default is xz; gzip makes the squashfs several times faster, and GRUB reads it
+DEFAULT_OVERLAY_COMPRESSION = "gzip"
+
+
+@dataclass(frozen=True)
+class OverlaySettings:
+    """overlayroot="true": a read-only squashfs root under a writable overlay."""
+
+    write_partition: bool  # overlayroot_write_partition; false: the overlay is in RAM
+    readonly_mb: int | None  # overlayroot_readonly_partsize; None: as big as the squashfs
+    compression: str  # squashfscompression, one GRUB can read
 
 
 @dataclass(frozen=True)
@@ -73,10 +88,16 @@ class DiskSettings(TypeSettings):
     install_pxe: bool  # installpxe="true"
     # firmware="uefi": the distribution's signed shim -> GRUB -> kernel chain boots EFI
     secure_boot: bool = False
+    overlay: OverlaySettings | None = None  # overlayroot="true"
 
     @property
     def efi(self) -> bool:
         return self.firmware == "efi"
+
+    @property
+    def write_partition(self) -> bool:
+        """Whether the disk has a partition of `filesystem` (not with an overlay in RAM)."""
+        return self.overlay is None or self.overlay.write_partition
 
     @property
     def installer(self) -> bool:
@@ -96,6 +117,34 @@ def install_settings(build: ResolvedBuild) -> InstallSettings:
     )
 
 
+def overlay_settings(build: ResolvedBuild, initrd: str) -> OverlaySettings | None:
+    attributes = build.build_type.attributes
+    if not flag(attributes.get("overlayroot")):
+        for name in ("overlayroot_write_partition", "overlayroot_readonly_partsize"):
+            if attributes.get(name) is not None:
+                raise KiwiLikeError(f'{name} needs overlayroot="true"')
+        return None
+    if initrd != "dracut":
+        raise KiwiLikeError('overlayroot="true" needs initrd_system="dracut"')
+    if flag(attributes.get("installiso")) or flag(attributes.get("installpxe")):
+        raise KiwiLikeError('overlayroot="true" is not supported with an installer yet')
+    compression = build.build_type.get("squashfscompression")
+    compression = squashfs_compression(build) if compression else DEFAULT_OVERLAY_COMPRESSION
+    if compression not in GRUB_SQUASHFS_COMPRESSIONS:
+        raise KiwiLikeError(
+            f"squashfscompression '{compression}' cannot be read by GRUB from an overlayroot "
+            f"disk (supported: {', '.join(GRUB_SQUASHFS_COMPRESSIONS)})"
+        )
+    partsize = attributes.get("overlayroot_readonly_partsize")
+    return OverlaySettings(
+        write_partition=flag(attributes.get("overlayroot_write_partition"), True),
+        readonly_mb=positive_number("overlayroot_readonly_partsize", partsize, 1)
+        if partsize
+        else None,
+        compression=compression,
+    )
+
+
 def disk_settings(build: ResolvedBuild) -> DiskSettings:
     """Read the disk settings of the selected type; refuse what kiwi-like cannot build."""
     only_x86_64(build, KIND_NAME)
@@ -104,11 +153,6 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
     oem = build_type.oemconfig
     # kiwi's default for oem disks is dracut; a description listing initramfs-tools keeps it
     system = initrd_system(build, "dracut", ("kiwi", "dracut"), KIND_NAME)
-    if system == "dracut" and flag(attributes.get("installpxe")):
-        raise KiwiLikeError(
-            'installpxe="true" is not supported with dracut yet: '
-            'list initramfs-tools or set initrd_system="kiwi"'
-        )
     return DiskSettings(
         image=build_type.image,
         initrd_system=system,
@@ -142,6 +186,7 @@ def disk_settings(build: ResolvedBuild) -> DiskSettings:
         install_iso=iso_settings(build) if flag(attributes.get("installiso")) else None,
         install_pxe=flag(attributes.get("installpxe")),
         secure_boot=build_type.firmware == "uefi",
+        overlay=overlay_settings(build, system),
     )
 
 
@@ -162,8 +207,9 @@ def image_packages(settings: TypeSettings) -> tuple[str, ...]:
         packages.append("fdisk")
     if settings.installer:
         packages.append("zstd")  # the installer unpacks the disk image with zstd
-        if settings.initrd_system != "dracut":
-            packages.append("busybox")  # initramfs-tools' installer shell
+        if settings.initrd_system != "dracut" or settings.install_pxe:
+            # initramfs-tools' installer shell; dracut's network module: DHCP, wget, tftp
+            packages.append("busybox")
     return tuple(dict.fromkeys(packages))
 
 

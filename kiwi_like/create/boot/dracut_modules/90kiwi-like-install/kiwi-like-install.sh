@@ -6,7 +6,12 @@ type getarg > /dev/null 2>&1 || . /lib/dracut-lib.sh
 
 if [ "$root" = kiwi-like:install ]; then
     wait_for_udev() { udevadm settle --timeout="${1:-10}"; }
-    configure_networking() { :; }
+    # a network install: the network initrd has kiwi-like's network module
+    configure_networking() {
+        [ -e /lib/kiwi-like-net.sh ] || kl_stop "ERROR: this installer initrd has no network (it is the install ISO's): nothing was written"
+        . /lib/kiwi-like-net.sh
+        kl_net_up || kl_stop "ERROR: $KL_NET_ERROR: nothing was written"
+    }
     busybox() {
         case "$1" in
         reboot) kl_power reboot ;;
