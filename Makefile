@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 TARGET_DIR ?= build/default-image
 PROFILE ?= oem
 
-# Host tools from Debian that kiwi-like and its tests call.
+# Host tools from Debian that kiwi-like and its tests call (the last line: what KIWI NG
+# needs for `make bench BENCH_FLAGS=--against-kiwi`).
 HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl passwd util-linux \
 	qemu-system-x86 qemu-utils ovmf xfsprogs btrfs-progs dosfstools mtools fdisk e2fsprogs \
 	xorriso squashfs-tools zstd xz-utils skopeo umoci podman \
@@ -14,7 +15,8 @@ HOST_PACKAGES := trang mmdebstrap dpkg-dev apt-utils gpg busybox-static openssl 
 	debhelper dh-python python3-all python3-setuptools python3-wheel pybuild-plugin-pyproject \
 	python3-docopt python3-lxml python3-requests python3-xmlschema python3-yaml \
 	python3-pytest python3-hypothesis \
-	lintian man-db bash-completion obs-build
+	lintian man-db bash-completion obs-build \
+	rsync gdisk genisoimage parted
 # Without their recommends (diffoscope's would pull in hundreds of packages); the
 # reproducibility tests use diffoscope-minimal's diffoscope.
 HOST_PACKAGES_MINIMAL := diffoscope-minimal
