@@ -140,3 +140,24 @@ def make_dracut_initrd(
     run_in_root(root, command, private_tmp=True)
     if not resolve_in_root(root, output).is_file():
         raise KiwiLikeError(f"dracut did not write {output}")
+
+
+def make_dracut_initrd_outside(
+    root: Path,
+    kernel: Kernel,
+    target: Path,
+    *,
+    add: Sequence[str],
+    filesystems: Sequence[str],
+    what: str,
+    extra: Mapping[str, Path] | None = None,
+) -> Path:
+    """An initrd made in the root (dracut runs there) and moved to `target`, readable by
+    all (dracut writes 0600; a TFTP server must read network initrds)."""
+    in_root = f"/boot/.kiwi-like-{target.stem}-{kernel.version}.img"
+    make_dracut_initrd(
+        root, kernel, in_root, add=add, filesystems=filesystems, what=what, extra=extra
+    )
+    shutil.move(resolve_in_root(root, in_root), target)
+    target.chmod(0o644)
+    return target

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from kiwi_like import run as runner
 from kiwi_like.create.boot import netboot_samples as samples
-from kiwi_like.create.boot.dracut import INSTALL_MODULE, NET_MODULE, make_dracut_initrd
+from kiwi_like.create.boot.dracut import INSTALL_MODULE, NET_MODULE, make_dracut_initrd_outside
 from kiwi_like.create.boot.initramfs import make_initrd
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.create.boot.tools import has_program
@@ -114,16 +114,12 @@ def make_installer_initrd(
     """The image's dracut with kiwi-like's install module (and its network module for a
     network install), or its initramfs-tools with the installer's hook and boot script."""
     if settings is not None and settings.initrd_system == "dracut":
-        in_root = f"/boot/.kiwi-like-installer-{kernel.version}.img"
         modules = (INSTALL_MODULE, NET_MODULE) if network else (INSTALL_MODULE,)
-        make_dracut_initrd(
-            root, kernel, in_root, add=modules, filesystems=(settings.filesystem,),
+        return make_dracut_initrd_outside(
+            root, kernel, work / "installer-initrd.img", add=modules,
+            filesystems=(settings.filesystem,),
             what="network installer" if network else "installer", extra=DRACUT_INSTALLER,
         )  # fmt: skip
-        initrd = work / "installer-initrd.img"
-        shutil.move(resolve_in_root(root, in_root), initrd)
-        initrd.chmod(0o644)  # dracut writes 0600; a TFTP server must read it
-        return initrd
     return make_initrd(
         root,
         kernel,

@@ -31,7 +31,7 @@ from kiwi_like import reproducible
 from kiwi_like import run as runner
 from kiwi_like.create.boot import netboot_samples as samples
 from kiwi_like.create.boot import resize
-from kiwi_like.create.boot.dracut import NETBOOT_MODULE, has_dracut, make_dracut_initrd
+from kiwi_like.create.boot.dracut import NETBOOT_MODULE, has_dracut, make_dracut_initrd_outside
 from kiwi_like.create.boot.filesystems import ImageFile, make_root_filesystem, root_minimum
 from kiwi_like.create.boot.fstab import write_diskless_fstab
 from kiwi_like.create.boot.initramfs import make_initrd
@@ -83,15 +83,10 @@ def check_kis_image(root: Path, settings: KisSettings) -> Kernel:
 
 def _initrd(root: Path, settings: KisSettings, kernel: Kernel, work: Path) -> Path:
     if settings.initrd_system == "dracut":
-        in_root = f"/boot/.kiwi-like-netboot-{kernel.version}.img"
-        make_dracut_initrd(
-            root, kernel, in_root, add=(NETBOOT_MODULE,), filesystems=(settings.filesystem,),
-            what="network boot",
+        return make_dracut_initrd_outside(
+            root, kernel, work / "netboot-initrd.img", add=(NETBOOT_MODULE,),
+            filesystems=(settings.filesystem,), what="network boot",
         )  # fmt: skip
-        initrd = work / "netboot-initrd.img"
-        shutil.move(resolve_in_root(root, in_root), initrd)
-        initrd.chmod(0o644)  # dracut writes 0600; a TFTP server must read it
-        return initrd
     return make_initrd(
         root, kernel, work, boot_script=NETBOOT_FILES / BOOT_SCRIPT,
         hook=NETBOOT_FILES / "hook", modules=NETBOOT_MODULES, what="network boot",
