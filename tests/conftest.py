@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,44 @@ def selected(request: pytest.FixtureRequest, test: str, argname: str = "firmware
     return values
 
 
+# Directories of session-scoped fixtures start with this; the rest go when their module ends.
+SESSION = "session-"
+KEPT_AFTER_FAILURE = 64 << 20  # a failed module keeps its logs and small files, not its images
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_files_removed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Deletes what a module wrote under the session's temporary directory once it ends (its
+    module fixtures are torn down first): the boot modules write several GB each, a whole run
+    held them all and filled CI's disk."""
+    base = tmp_path_factory.getbasetemp()
+    before = set(base.iterdir())
+    failures = request.session.testsfailed
+    yield
+    failed = request.session.testsfailed > failures
+    for entry in set(base.iterdir()) - before:
+        if entry.name.startswith(SESSION):
+            continue
+        if entry.is_symlink():  # pytest's "<name>current" links
+            entry.unlink()
+        elif not failed:
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            for path in entry.rglob("*"):
+                if (
+                    path.is_file()
+                    and not path.is_symlink()
+                    and _allocated(path) > KEPT_AFTER_FAILURE
+                ):
+                    path.unlink()
+
+
+def _allocated(path: Path) -> int:
+    return path.stat().st_blocks * 512  # sparse images count by what they hold
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     qemu.stop_all()  # boots nobody waited for (a fixture failed, the run was interrupted)
 
@@ -133,8 +171,8 @@ def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     existing = os.environ.get("KIWI_LIKE_TEST_DISK_ROOT")
     if existing:
         return Path(existing)
-    root = tmp_path_factory.mktemp("disk-root") / "root"
-    log = tmp_path_factory.mktemp("disk-log") / "prepare.log"
+    root = tmp_path_factory.mktemp(f"{SESSION}disk-root") / "root"
+    log = tmp_path_factory.mktemp(f"{SESSION}disk-log") / "prepare.log"
     code = main(
         [
             "--profile", "ext4", "--logfile", str(log), "system", "prepare",

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import descriptions
+from tests.conftest import SESSION
 from tests.descriptions import Image, Repository, Type
 from tests.rpmrepo import (
     CompsGroup,
@@ -102,7 +103,7 @@ def snapshot(paths: list[Path]) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def rpm_repo(tmp_path_factory: pytest.TempPathFactory) -> RpmRepo:
     return build_repo(
-        tmp_path_factory.mktemp("rpm") / "repo",
+        tmp_path_factory.mktemp(f"{SESSION}rpm") / "repo",
         PACKAGES,
         groups=[CompsGroup("test-tools", ("test-tool",))],
         patterns=[SusePattern("test-tools", ("test-tool",))],
