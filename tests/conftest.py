@@ -123,12 +123,12 @@ def _module_files_removed(
     for entry in set(base.iterdir()) - before:
         if entry.name.startswith(SESSION):
             continue
-        if entry.is_symlink():  # pytest's "<name>current" links
+        if entry.is_symlink() or (entry.is_file() and not failed):  # "<name>current" links
             entry.unlink()
         elif not failed:
             shutil.rmtree(entry, ignore_errors=True)
         else:
-            for path in entry.rglob("*"):
+            for path in (entry, *entry.rglob("*")):
                 if (
                     path.is_file()
                     and not path.is_symlink()
@@ -158,6 +158,26 @@ def real(test: Callable[..., None]) -> Callable[..., None]:
     return test
 
 
+def prepare_boot_test_root(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *options: str
+) -> Path:
+    """Prepares build-tests/x86/debian-disk (profile ext4) with these extra command-line
+    options into a fresh directory named `name`, from the host's apt sources."""
+    if os.geteuid() != 0 or not shutil.which("qemu-system-x86_64") or not OVMF.is_file():
+        pytest.skip("needs root, qemu-system-x86 and ovmf")
+    root = tmp_path_factory.mktemp(name) / "root"
+    log = tmp_path_factory.mktemp(f"{name}-log") / "prepare.log"
+    code = main(
+        [
+            "--profile", "ext4", "--logfile", str(log), "system", "prepare",
+            "--description", str(BOOT_TEST_DESCRIPTION), "--root", str(root),
+            "--shared-cache-dir", str(SHARED_CACHE), *options,
+        ]
+    )  # fmt: skip
+    assert code == 0, log.read_text()[-3000:]
+    return root
+
+
 @pytest.fixture(scope="session")
 def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The root of build-tests/x86/debian-disk, prepared once from the host's apt sources.
@@ -166,19 +186,7 @@ def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     KIWI_LIKE_TEST_DISK_ROOT names an already prepared root to use instead (for
     working on these tests; builds change the root's boot files, nothing else).
     """
-    if os.geteuid() != 0 or not shutil.which("qemu-system-x86_64") or not OVMF.is_file():
-        pytest.skip("needs root, qemu-system-x86 and ovmf")
     existing = os.environ.get("KIWI_LIKE_TEST_DISK_ROOT")
     if existing:
         return Path(existing)
-    root = tmp_path_factory.mktemp(f"{SESSION}disk-root") / "root"
-    log = tmp_path_factory.mktemp(f"{SESSION}disk-log") / "prepare.log"
-    code = main(
-        [
-            "--profile", "ext4", "--logfile", str(log), "system", "prepare",
-            "--description", str(BOOT_TEST_DESCRIPTION), "--root", str(root),
-            "--shared-cache-dir", str(SHARED_CACHE),
-        ]
-    )  # fmt: skip
-    assert code == 0, log.read_text()[-3000:]
-    return root
+    return prepare_boot_test_root(tmp_path_factory, f"{SESSION}disk-root")

@@ -12,16 +12,12 @@ nor QEMU: they run the modules' shell code with the host's sh.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from kiwi_like.cli.main import main
 from kiwi_like.create.boot import dracut
 from kiwi_like.create.disk import build_disk
 from kiwi_like.create.iso.install import build_install_tarball, install_append_line
@@ -32,10 +28,10 @@ from kiwi_like.description.imagetypes.kis import KisSettings, kis_settings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
-from tests.conftest import BOOT_TEST_DESCRIPTION, SHARED_CACHE, selected
+from tests.conftest import BOOT_TEST_DESCRIPTION, prepare_boot_test_root, selected
 from tests.descriptions import Image, Type, write_description
-from tests.http_server import serving
-from tests.qemu import GUEST_HTTP, OVMF, BootResult, boot
+from tests.netboot import NetBoot, netboot
+from tests.qemu import BootResult, boot
 
 BASE = "Debian-Disk-Test.x86_64-1.0.0"
 DRACUT = ("initrd_system=dracut",)
@@ -54,42 +50,14 @@ def _build(profile: str, *attrs: str) -> ResolvedBuild:
 @pytest.fixture(scope="module")
 def dracut_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The root of build-tests/x86/debian-disk with dracut instead of initramfs-tools."""
-    if os.geteuid() != 0 or not shutil.which("qemu-system-x86_64") or not OVMF.is_file():
-        pytest.skip("needs root, qemu-system-x86 and ovmf")
-    root = tmp_path_factory.mktemp("dracut-disk-root") / "root"
-    log = tmp_path_factory.mktemp("dracut-disk-log") / "prepare.log"
-    code = main(
-        [
-            "--profile", "ext4", "--logfile", str(log), "system", "prepare",
-            "--description", str(BOOT_TEST_DESCRIPTION), "--root", str(root),
-            "--set-type-attr", DRACUT[0], "--shared-cache-dir", str(SHARED_CACHE),
-        ]
-    )  # fmt: skip
-    assert code == 0, log.read_text()[-3000:]
-    return root
+    return prepare_boot_test_root(
+        tmp_path_factory, "dracut-disk-root", "--set-type-attr", DRACUT[0]
+    )
 
 
 @pytest.fixture(scope="module")
 def netboots() -> qemu.Boots:
     return qemu.Boots()
-
-
-@dataclass(frozen=True)
-class NetBoot:
-    result: BootResult
-    requested: tuple[str, ...]  # what the guest fetched from the test HTTP server
-
-
-def _netboot(directory: Path, name: str, target: Path | None = None) -> NetBoot:
-    """Boot `name`.kernel and .initrd with its .append line, `directory` served over HTTP."""
-    append = (directory / f"{name}.append").read_text().strip()
-    with serving(directory) as (port, requested):
-        result = boot(
-            kernel=directory / f"{name}.kernel", initrd=directory / f"{name}.initrd",
-            append=append.replace("{server}", GUEST_HTTP), http_port=port, target=target,
-            memory=1536, marker=None if target else qemu.MARKER, timeout=900,
-        )  # fmt: skip
-    return NetBoot(result, tuple(requested))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +73,7 @@ def kis_served(
     served = tmp_path_factory.mktemp("dracut-kis")
     write_kis_files(_build("pxe"), dracut_root, served, served.parent)
     if selected(request, "test_dracut_kis_boots_over_the_network"):
-        netboots.start_job("kis", _netboot, served, BASE)
+        netboots.start_job("kis", netboot, served, BASE, timeout=900)
     if selected(request, "test_dracut_network_install_then_boot_the_disk"):
         request.getfixturevalue("install_served")  # built now, while the kis boots
     return served
@@ -114,7 +82,7 @@ def kis_served(
 def _install_then_boot(served: Path, disk: Path) -> tuple[NetBoot, BootResult | None]:
     with open(disk, "wb") as handle:
         handle.truncate(TARGET_SIZE)
-    install = _netboot(served, BASE, target=disk)
+    install = netboot(served, BASE, target=disk, marker=None, timeout=900)
     booted = boot(disk, "bios", timeout=900) if install.result.returncode == 0 else None
     return install, booted
 
@@ -147,11 +115,11 @@ def test_dracut_kis_boots_over_the_network(kis_served: Path, netboots: qemu.Boot
     append = (kis_served / f"{BASE}.append").read_text()
     assert append.startswith(f"kiwi-like.image={{server}}/{BASE}.squashfs kiwi-like.sha256=")
     assert "boot=kiwi-netboot" not in append  # initramfs-tools' script selector
-    netboot: NetBoot = netboots["kis"]
-    booted = netboot.result
+    fetched: NetBoot = netboots["kis"]
+    booted = fetched.result
     assert booted.marker, booted.tail()
     assert booted.fields()["fs"] == "overlay"
-    assert f"/{BASE}.squashfs" in netboot.requested
+    assert f"/{BASE}.squashfs" in fetched.requested
     assert "kiwi-like: network up: " in booted.console
     assert "kiwi-like netboot: checksum ok, mounting the squashfs root" in booted.console
 

@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,8 +29,8 @@ from kiwi_like.result import RESULT_FILE
 from kiwi_like.runtime_config import RuntimeConfig
 from tests import qemu
 from tests.conftest import BOOT_TEST_DESCRIPTION, real, selected
-from tests.http_server import serving
-from tests.qemu import GUEST_HTTP, Answer, BootResult, boot
+from tests.netboot import NetBoot, netboot
+from tests.qemu import GUEST_HTTP, Answer
 
 BASE = "Debian-Disk-Test.x86_64-1.0.0"
 CONTENT = sorted(
@@ -70,7 +69,7 @@ def served(request: pytest.FixtureRequest, kis_target: Path, kis_boots: qemu.Boo
     with tarfile.open(kis_target / f"{BASE}.tar.xz") as tar:
         tar.extractall(directory, filter="data")
     if selected(request, "test_network_boot_from_http"):
-        kis_boots.start_job("good", _netboot, directory)
+        kis_boots.start_job("good", netboot, directory, BASE)
     if selected(request, "test_corrupted_root_image_is_not_booted"):
         corrupt = kis_target.parent / "kis-corrupt"
         shutil.copytree(directory, corrupt)
@@ -81,35 +80,13 @@ def served(request: pytest.FixtureRequest, kis_target: Path, kis_boots: qemu.Boo
             handle.seek(-1, 1)
             handle.write(bytes([byte[0] ^ 0xFF]))
         power_off = Answer(re.compile(r"Press Enter to power off"), "")
-        kis_boots.start_job("corrupt", _netboot, corrupt, power_off)
+        kis_boots.start_job("corrupt", netboot, corrupt, BASE, answers=(power_off,))
     return directory
 
 
 @pytest.fixture(scope="module")
 def kis_boots() -> qemu.Boots:
     return qemu.Boots()
-
-
-@dataclass(frozen=True)
-class NetBoot:
-    result: BootResult
-    requested: tuple[str, ...]  # what the guest fetched from the test HTTP server
-
-
-def _netboot(directory: Path, *answers: Answer) -> NetBoot:
-    """Boot the tarball's kernel and initrd, served from `directory` (kis boots do not
-    use firmware: QEMU loads the kernel, as a PXE loader would)."""
-    append = (directory / f"{BASE}.append").read_text().strip()
-    with serving(directory) as (port, requested):
-        result = boot(
-            kernel=directory / f"{BASE}.kernel",
-            initrd=directory / f"{BASE}.initrd",
-            append=append.replace("{server}", GUEST_HTTP),
-            http_port=port,
-            memory=1536,  # the root image lives in RAM
-            answers=answers,
-        )
-    return NetBoot(result, tuple(requested))
 
 
 @real
@@ -133,11 +110,11 @@ def test_tarball_content_and_results(kis_target: Path, served: Path) -> None:
 
 @real
 def test_network_boot_from_http(served: Path, kis_boots: qemu.Boots) -> None:
-    netboot: NetBoot = kis_boots["good"]
-    booted = netboot.result
+    fetched: NetBoot = kis_boots["good"]
+    booted = fetched.result
     assert booted.marker, booted.tail()
     assert booted.fields()["fs"] == "overlay"
-    assert f"/{BASE}.squashfs" in netboot.requested
+    assert f"/{BASE}.squashfs" in fetched.requested
     assert "kiwi-like netboot: checksum ok" in booted.console
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiwi_like.description import BuildOptions, ResolvedBuild, load_build
-from kiwi_like.description.imagetypes import RENAMED_TYPES
+from kiwi_like.description.imagetypes import RENAMED_TYPES, image_type_kind
 from kiwi_like.description.imagetypes.container import ContainerSettings
 from kiwi_like.description.locate import find_description_file
 from kiwi_like.description.model import Profile, normalize_arch
@@ -155,7 +155,9 @@ def plan(
     types: Sequence[str] = (),
 ) -> list[Planned]:
     """The selections, resolved (what a selection cannot build is refused now, naming it),
-    ordered group by group: each group's first selection prepares its package root."""
+    ordered group by group (each group's first selection prepares its package root), the
+    group with the longest create first and the longest create first in each group: the
+    long one then runs beside the other prepares instead of after them."""
     planned = []
     for selection in selections(description_dir, options, kiwi_file, profiles, types):
         try:
@@ -164,5 +166,9 @@ def plan(
         except KiwiLikeError as error:
             raise KiwiLikeError(f"{selection.name}: {error}") from None
         planned.append(Planned(selection, build, group))
-    order = list(dict.fromkeys(p.group for p in planned))
-    return sorted(planned, key=lambda p: order.index(p.group))
+    cost = {p.selection: image_type_kind(p.selection.image).create_cost for p in planned}
+    longest: dict[str, int] = {}
+    for item in planned:
+        longest[item.group] = max(longest.get(item.group, 0), cost[item.selection])
+    order = sorted(longest, key=lambda group: -longest[group])  # stable: ties keep theirs
+    return sorted(planned, key=lambda p: (order.index(p.group), -cost[p.selection]))

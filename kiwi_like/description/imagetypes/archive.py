@@ -34,4 +34,5 @@ KIND = ImageTypeKind(
     read_settings=archive_settings,
     image_packages=image_packages,
     host_packages=("xz-utils",),
+    create_cost=4,  # xz of the whole root
 )

@@ -43,6 +43,9 @@ class ImageTypeKind:
     host_packages: tuple[str, ...]  # Debian packages the build host needs
     firmwares: tuple[str, ...] = ()  # empty: the type does not boot by itself
     resizes: bool = False  # the root grows to its disk on first boot unless oem-resize=false
+    # how long its create stage takes, relative to the others (1: a file system image);
+    # build-all starts the longest first so the short ones run beside it
+    create_cost: int = 1
 
 
 def flag(value: str | None, default: bool = False) -> bool:

@@ -39,6 +39,7 @@ def _kind(name: str) -> ImageTypeKind:
         read_settings=container_settings,
         image_packages=image_packages,
         host_packages=("skopeo", "umoci", "xz-utils", "zstd"),
+        create_cost=4,  # the layer and the archive compress the whole root (xz by default)
     )
 
 

@@ -63,4 +63,5 @@ KIND = ImageTypeKind(
     image_packages=image_packages,
     host_packages=("xorriso", "squashfs-tools", "dosfstools", "mtools"),
     firmwares=FIRMWARES,
+    create_cost=3,  # an initrd, a compressed squashfs of the root, the ISO
 )

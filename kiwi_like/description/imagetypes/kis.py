@@ -68,4 +68,5 @@ KIND = ImageTypeKind(
     read_settings=kis_settings,
     image_packages=image_packages,
     host_packages=("squashfs-tools", "e2fsprogs", "xfsprogs", "btrfs-progs", "xz-utils"),
+    create_cost=3,  # an initrd, a squashfs of the root, an xz tarball
 )

@@ -221,4 +221,5 @@ KIND = ImageTypeKind(
     host_packages=HOST_PACKAGES,
     firmwares=FIRMWARES,
     resizes=True,
+    create_cost=2,  # an initrd and the disk; the install media add more
 )
