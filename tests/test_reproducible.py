@@ -15,6 +15,7 @@ diffoscope on the disks) runs in `make test-extended`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -28,18 +29,22 @@ import pytest
 
 from kiwi_like import reproducible
 from kiwi_like.cli.main import main
+from kiwi_like.create import oem
 from kiwi_like.create.boot import filesystems
 from kiwi_like.create.boot.filesystems import ImageFile
 from kiwi_like.create.disk.esp import make_esp
 from kiwi_like.create.disk.identity import Identities
 from kiwi_like.create.disk.layout import PlannedPartition
 from kiwi_like.create.pipeline import create_image
-from kiwi_like.description import load_build
+from kiwi_like.description import BuildOptions, load_build
+from kiwi_like.description.imagetypes import settings_of
+from kiwi_like.description.imagetypes.oem import DiskSettings
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.prepare import load_state
-from kiwi_like.runtime_config import load_runtime_config
+from kiwi_like.runtime_config import RuntimeConfig, load_runtime_config
 from tests import imagediff, qemu
 from tests.conftest import REPO
+from tests.descriptions import Image, Type, write_description
 
 JEOS = REPO / "descriptions/debian/bookworm-jeos"
 BASENAME = "Debian-Bookworm-JeOS.x86_64-1.0.0"
@@ -409,3 +414,28 @@ def test_runtime_config_key_and_command_line(tmp_path: Path, kiwi):
     assert load_runtime_config(None).reproducible is False
     assert "--reproducible" in kiwi("system", "create", "--help").out
     assert "--reproducible" in kiwi("system", "build", "--help").out
+
+
+@pytest.mark.parametrize(
+    ("attributes", "warned"),
+    [
+        ({"format": "vmdk"}, "the vmdk file is not made reproducibly"),
+        ({"format": "vhdx"}, "the vhdx file is not made reproducibly"),
+        ({"installpxe": "true"}, "the network install tarball (installpxe) is not made"),
+        ({"format": "qcow2"}, None),
+    ],
+)
+def test_what_is_not_reproducible_is_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, attributes: dict[str, str], warned: str | None
+):
+    image = Image(types=(Type("oem", {"filesystem": "ext4", **attributes}),))
+    build = load_build(write_description(tmp_path / "d", image), BuildOptions(), RuntimeConfig())
+    settings = settings_of(build, DiskSettings)
+    setting = reproducible.Reproducible(epoch=1, seed="00" * 32, epoch_source="description")
+    with caplog.at_level(logging.WARNING, logger="kiwi_like"):
+        oem._warn_unreproducible(settings)  # an ordinary build: nothing to say
+        assert not caplog.records
+        with reproducible.reproducing(setting):
+            oem._warn_unreproducible(settings)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(warned in m for m in messages) if warned else not messages, messages

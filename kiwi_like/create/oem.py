@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiwi_like import timing
+from kiwi_like import reproducible, timing
 from kiwi_like.create import formats
 from kiwi_like.create.boot.initrdcache import cache_directory
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.description.imagetypes import settings_of
 from kiwi_like.description.imagetypes.oem import DiskSettings
+from kiwi_like.log import log
 from kiwi_like.result import Results
 from kiwi_like.runtime_config import RuntimeConfig
 
@@ -27,6 +28,7 @@ def create(
     settings = settings_of(build, DiskSettings)
     if settings.installer:  # before the disk is built, not after
         check_installer_tools(root, settings.initrd_system, settings.install_pxe)
+    _warn_unreproducible(settings)
     raw_name = f"{build.result_basename}.raw"
     raw = results.stage(raw_name)
     initrd_cache = cache_directory(config)
@@ -58,3 +60,16 @@ def create(
             compress=True,
             use_for_bundle=not disk_format,
         )
+
+
+def _warn_unreproducible(settings: DiskSettings) -> None:
+    """What a reproducible build still makes differently each time (doc/reproducible.md)."""
+    if reproducible.current() is None:
+        return
+    if settings.disk_format and settings.disk_format != "qcow2":
+        log.warning(
+            "the %s file is not made reproducibly (qemu-img or gzip write ids or the time "
+            "into it): the raw disk and qcow2 are", settings.disk_format,
+        )  # fmt: skip
+    if settings.install_pxe:
+        log.warning("the network install tarball (installpxe) is not made reproducibly")

@@ -6,9 +6,10 @@ disk builder makes it once /etc/fstab names the real root file system.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from kiwi_like import timing
+from kiwi_like import reproducible, timing
 from kiwi_like.chroot import run_in_root
 from kiwi_like.create.boot.dracut import (
     DRACUT,
@@ -120,24 +121,44 @@ def generate_initrd(
         _initramfs_settings(root, settings.filesystem, modules)
     else:
         install_modules(root)  # before the cache key: they are part of the initrd
-    target = resolve_in_root(root, kernel.initrd)
-    cache = InitrdCache(cache_dir) if cache_dir is not None else None
     # overlayroot: kiwi-like's overlay module (and the drivers it needs) join the initrd
     add = (OVERLAY_MODULE,) if settings.overlay is not None else ()
     selection = "+".join((modules, *add))
+
+    def make() -> None:
+        if tool == "dracut":
+            filesystems = (settings.filesystem, *(("squashfs", "overlay") if add else ()))
+            make_dracut_initrd(
+                root, kernel, kernel.initrd, add=add, filesystems=filesystems,
+                all_drivers=modules == "most",
+            )  # fmt: skip
+        else:
+            log.info("Generating the initrd for kernel %s with %s", kernel.version, tool)
+            run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
+
+    cached_initrd(root, kernel, tool, selection, cache_dir, make)
+
+
+def cached_initrd(
+    root: Path,
+    kernel: Kernel,
+    tool: str,
+    selection: str,
+    cache_dir: Path | None,
+    make: Callable[[], None],
+) -> None:
+    """kernel.initrd from the initrd cache in `cache_dir` (None: no cache) if the root and
+    `selection` (what the initrd is for) made one before, else from `make`, then kept."""
+    target = resolve_in_root(root, kernel.initrd)
+    cache = InitrdCache(cache_dir) if cache_dir is not None else None
+    epoch = reproducible.source_date_epoch()  # a reproducible initrd has its times
+    if epoch is not None:
+        selection = f"{selection}+epoch={epoch}"
     key = initrd_key(root, kernel.version, tool, selection) if cache else None
     if cache and key and cache.fetch(key, target):
         timing.skipped("initrd generation", "initrd")
         return
-    if tool == "dracut":
-        filesystems = (settings.filesystem, *(("squashfs", "overlay") if add else ()))
-        make_dracut_initrd(
-            root, kernel, kernel.initrd, add=add, filesystems=filesystems,
-            all_drivers=modules == "most",
-        )  # fmt: skip
-    else:
-        log.info("Generating the initrd for kernel %s with %s", kernel.version, tool)
-        run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
+    make()
     if not target.is_file():
         raise KiwiLikeError(f"{tool} did not write {kernel.initrd}")
     if cache and key:

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from kiwi_like.chroot import run_in_root
 from kiwi_like.create.boot import resize
+from kiwi_like.create.boot.dracut import install_modules
 from kiwi_like.create.boot.fstab import write_diskless_fstab
 from kiwi_like.create.boot.grub import check_secure_boot
-from kiwi_like.create.boot.initrd import remove_disk_settings
+from kiwi_like.create.boot.initrd import cached_initrd, remove_disk_settings
+from kiwi_like.create.boot.initrdcache import cache_directory
 from kiwi_like.create.boot.kernel import Kernel, newest_kernel
 from kiwi_like.create.boot.squashfs import make_squashfs
 from kiwi_like.create.boot.tools import GRUB_FILES, has_program
@@ -94,20 +96,31 @@ def check_live_image(root: Path, settings: IsoSettings, initrd_system: str = "ki
 
 
 def configure_live_root(
-    root: Path, kernel: Kernel, persistent: bool, initrd_system: str = "kiwi"
+    root: Path,
+    kernel: Kernel,
+    persistent: bool,
+    initrd_system: str = "kiwi",
+    cache_dir: Path | None = None,
 ) -> None:
-    """No disk entries in fstab (the initrd mounts the root), no disk resize, a live initrd."""
+    """No disk entries in fstab (the initrd mounts the root), no disk resize, a live initrd
+    (from the initrd cache in `cache_dir` when this root made one before)."""
     write_diskless_fstab(root, "live system")
     resize.remove_resize(root)
     if initrd_system == "dracut":
-        livedracut.make_live_initrd(root, kernel)
+        install_modules(root)  # before the cache key: they are part of the initrd
+        cached_initrd(
+            root, kernel, "dracut", "live", cache_dir,
+            lambda: livedracut.make_live_initrd(root, kernel),
+        )  # fmt: skip
         return
     setup_persistence(root, persistent)
     remove_disk_settings(root)
-    log.info("Generating the live initrd for kernel %s with initramfs-tools", kernel.version)
-    run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
-    if not resolve_in_root(root, kernel.initrd).is_file():
-        raise KiwiLikeError(f"initramfs-tools did not write {kernel.initrd}")
+
+    def make() -> None:
+        log.info("Generating the live initrd for kernel %s with initramfs-tools", kernel.version)
+        run_in_root(root, ["update-initramfs", "-c", "-k", kernel.version], private_tmp=True)
+
+    cached_initrd(root, kernel, "initramfs-tools", "live", cache_dir, make)
 
 
 def live_menu_entries(
@@ -121,14 +134,16 @@ def live_menu_entries(
     return [MenuEntry.linux(settings.menu.title, kernel, initrd, options)]
 
 
-def build_live_iso(build: ResolvedBuild, root: Path, output: Path, scratch: Path) -> None:
+def build_live_iso(
+    build: ResolvedBuild, root: Path, output: Path, scratch: Path, cache_dir: Path | None = None
+) -> None:
     root = root.absolute()
     type_settings = settings_of(build, LiveSettings)
     settings, persistent = type_settings.medium, type_settings.persistent
     initrd_system = type_settings.initrd_system
     kernel = check_live_image(root, settings, initrd_system)
     with step("configuring the root for the live system"):
-        configure_live_root(root, kernel, persistent, initrd_system)
+        configure_live_root(root, kernel, persistent, initrd_system, cache_dir)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-iso-") as name:
         work = Path(name)
         tree = work / "medium"
@@ -153,5 +168,5 @@ def create(
     build: ResolvedBuild, root: Path, results: Results, scratch: Path, config: RuntimeConfig
 ) -> None:
     name = f"{build.result_basename}.iso"
-    build_live_iso(build, root, results.stage(name), scratch)
+    build_live_iso(build, root, results.stage(name), scratch, cache_directory(config))
     results.publish_image("live_image", name, config.checksum_algorithm)
