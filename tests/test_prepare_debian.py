@@ -70,7 +70,9 @@ def test_overlay_archive_and_config_sh(jeos_root):
 
 def test_users_locale_timezone(jeos_root):
     root, _ = jeos_root
-    assert (root / "etc/shadow").read_text().startswith("root:$6$kiwilike$")
+    # the line's place depends on the order the packages' scripts ran (one package pass)
+    shadow = (root / "etc/shadow").read_text().splitlines()
+    assert next(line for line in shadow if line.startswith("root:")).startswith("root:$6$kiwilike$")
     assert (root / "etc/default/locale").read_text() == "LANG=en_US.UTF-8\n"
     assert (root / "usr/lib/locale/locale-archive").is_file()  # locale-gen ran
     assert os.readlink(root / "etc/localtime") == "/usr/share/zoneinfo/UTC"
@@ -123,7 +125,8 @@ def test_warm_cache_prepare_downloads_nothing(jeos_root, cache, tmp_path):
     )  # fmt: skip
     assert code == 0
     counts = [line for line in log.read_text().splitlines() if "packages downloaded" in line]
-    assert len(counts) == 2 and all(": 0 packages downloaded" in line for line in counts), counts
+    # one package pass (bootstrap and image packages in one mmdebstrap run): one count
+    assert len(counts) == 1 and ": 0 packages downloaded, " in counts[0], counts
 
 
 def test_system_update_on_the_real_root(jeos_root, cache):
