@@ -70,6 +70,31 @@ def unshare_file(path: Path) -> None:
         Path(name).unlink(missing_ok=True)
 
 
+def unshare_symlink(path: Path) -> None:
+    """Give a hard-linked symlink an inode of its own (same target, owner and time)."""
+    info = path.lstat()
+    if not stat.S_ISLNK(info.st_mode) or info.st_nlink < 2:
+        return
+    temporary = path.with_name(f".kiwi-like-{path.name}.{os.getpid()}")
+    os.symlink(os.readlink(path), temporary)
+    try:
+        os.lchown(temporary, info.st_uid, info.st_gid)
+        os.utime(temporary, ns=(info.st_atime_ns, info.st_mtime_ns), follow_symlinks=False)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def relink(source: Path, path: Path) -> None:
+    """Make `path` a hard link to `source` (a file or symlink), replacing what it was."""
+    temporary = path.with_name(f".kiwi-like-{path.name}.{os.getpid()}")
+    os.link(source, temporary, follow_symlinks=False)
+    try:
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _replace_with(destination: Path) -> None:
     """Make room for a new entry: remove an existing non-directory."""
     if destination.is_symlink() or (destination.exists() and not destination.is_dir()):

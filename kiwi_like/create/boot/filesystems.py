@@ -22,6 +22,7 @@ from kiwi_like import reproducible
 from kiwi_like import run as runner
 from kiwi_like.errors import KiwiLikeError
 from kiwi_like.log import log
+from kiwi_like.rootfs import relink, unshare_file, unshare_symlink
 
 MIB = 1 << 20
 ROOT_GROWTH = 1.3  # the root file system gets this much of the tree's size...
@@ -105,6 +106,33 @@ def _device_nodes(tree: Path) -> list[str]:
     return found
 
 
+def _unshare_hard_links(tree: Path) -> None:
+    """mkfs.btrfs --rootdir (btrfs-progs 6.2) gives an inode the link count of the file it
+    copies: a file or symlink with links outside the tree (the root cache's, since /usr is
+    restored by hard links) gets a count no directory entry makes up, which `btrfs check`
+    reports as an error. Such inodes are replaced by copies of their own first; links
+    inside the tree stay links."""
+    paths: dict[tuple[int, int], list[Path]] = {}
+    counts: dict[tuple[int, int], int] = {}
+    for directory, dirnames, filenames in os.walk(tree):
+        for name in (*dirnames, *filenames):  # a symlink to a directory is in dirnames
+            path = Path(directory, name)
+            info = path.lstat()
+            if not stat.S_ISDIR(info.st_mode) and info.st_nlink > 1:
+                paths.setdefault((info.st_dev, info.st_ino), []).append(path)
+                counts[info.st_dev, info.st_ino] = info.st_nlink
+    shared = [group for inode, group in paths.items() if counts[inode] > len(group)]
+    if shared:
+        log.info("btrfs: copying %d files linked from outside the root", len(shared))
+    for first, *others in shared:
+        if first.is_symlink():
+            unshare_symlink(first)
+        else:
+            unshare_file(first)
+        for other in others:
+            relink(first, other)
+
+
 def _fix_btrfs_devices(output: Path, tree: Path, work: Path) -> None:
     devices = _device_nodes(tree)
     if not devices:
@@ -159,6 +187,7 @@ def make_root_filesystem(
         if setting is not None:
             fix_ext_times(str(output), tree, setting)
     elif fs == "btrfs":
+        _unshare_hard_links(tree)
         runner.run(
             ["mkfs.btrfs", "-q", "-f", "-U", partition.uuid, *label,
              *extra, "--rootdir", tree, output]
