@@ -275,7 +275,8 @@ def test_nothing_is_written_unless_confirmed(
 
 
 @real
-@pytest.mark.parametrize("firmware", UEFI_VARIANTS)
+@pytest.mark.extended  # CI time: the unattended install and its disk's boot stay in CI
+@pytest.mark.parametrize("firmware", UEFI)
 def test_confirmed_install_boots_the_installed_system(
     variants: dict[str, Path], install_boots: qemu.Boots, firmware: str
 ) -> None:
