@@ -82,6 +82,16 @@ class Answer:
     text: str
 
 
+def root_shell(hostname: str, command: str, password: str = "linux") -> list[Answer]:
+    """Log in as root on the serial console of `hostname` and run `command` (a marker the
+    command echoes should be written as MARKER""-OK, so the echoed line is not taken for it)."""
+    return [
+        Answer(re.compile(rf"^{re.escape(hostname)} login:", re.MULTILINE), "root"),
+        Answer(re.compile(r"Password:"), password),
+        Answer(re.compile(rf"root@{re.escape(hostname)}:~# "), command),
+    ]
+
+
 def _stop(process: subprocess.Popen[bytes]) -> int | None:
     if process.poll() is not None:
         return process.returncode

@@ -35,16 +35,12 @@ LOGIN = re.compile(r"^debian-bookworm-jeos login:", re.MULTILINE)
 # Log in on the serial console and mount the second disk, a file system image
 # not at a line's start: bash's bracketed-paste escape may come first
 FSIMAGE = re.compile(r"FSIMAGE-OK fs=\S* id=\S*")
-GUEST_MOUNTS_VDB = [
-    qemu.Answer(LOGIN, "root"),
-    qemu.Answer(re.compile(r"Password:"), "linux"),  # the description's root password
-    qemu.Answer(
-        re.compile(r"root@debian-bookworm-jeos:~# "),
-        # FSIMAGE""-OK: the echoed command line must not look like the marker
-        'mount -o ro /dev/vdb /mnt && echo FSIMAGE""-OK fs=$(findmnt -no FSTYPE /mnt)'
-        " id=$(. /mnt/etc/os-release && echo $ID) && poweroff",
-    ),
-]
+GUEST_MOUNTS_VDB = qemu.root_shell(
+    "debian-bookworm-jeos",
+    # FSIMAGE""-OK: the echoed command line must not look like the marker
+    'mount -o ro /dev/vdb /mnt && echo FSIMAGE""-OK fs=$(findmnt -no FSTYPE /mnt)'
+    " id=$(. /mnt/etc/os-release && echo $ID) && poweroff",
+)
 
 FIRMWARES = ["bios", "efi", "efi-q35"]  # q35: OVMF on the machine closest to real hardware
 QCOW2_FIRMWARES = q35_extended("efi", "efi-q35")  # the raw disk boots on q35 in CI

@@ -110,16 +110,12 @@ def test_install_iso_installs_then_the_disk_boots(install_iso: Path, tmp_path: P
 # Log in, report the root's and the overlay's file systems and what an earlier boot left,
 # leave a mark, power off. OVERLAY""-OK: the echoed command must not look like the marker.
 OVERLAY_REPORT = re.compile(r"OVERLAY-OK root=(\S+) upper=(\S+) kept=(\S+)")
-GUEST_REPORTS_OVERLAY = [
-    qemu.Answer(LOGIN, "root"),
-    qemu.Answer(re.compile(r"Password:"), "linux"),  # the description's root password
-    qemu.Answer(
-        re.compile(r"root@debian-bookworm-jeos:~# "),
-        "k=$(cat /var/lib/kept 2>/dev/null || echo none); echo yes > /var/lib/kept; sync; "
-        'echo OVERLAY""-OK root=$(findmnt -no FSTYPE /)'
-        " upper=$(findmnt -no FSTYPE /run/overlay/overlayfs) kept=$k; poweroff",
-    ),
-]
+GUEST_REPORTS_OVERLAY = qemu.root_shell(
+    "debian-bookworm-jeos",
+    "k=$(cat /var/lib/kept 2>/dev/null || echo none); echo yes > /var/lib/kept; sync; "
+    'echo OVERLAY""-OK root=$(findmnt -no FSTYPE /)'
+    " upper=$(findmnt -no FSTYPE /run/overlay/overlayfs) kept=$k; poweroff",
+)
 
 
 def _overlay_disk(target: Path, out: Path, *attributes: str) -> Path:

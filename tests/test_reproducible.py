@@ -53,17 +53,13 @@ NO_CACHES = "cache:\n  root_cache_size: 0\n  initrd_cache: false\n"
 EPOCH = "1700000000"
 LOGIN = re.compile(r"^debian-bookworm-jeos login:", re.MULTILINE)
 FIRSTBOOT = re.compile(r"FIRSTBOOT-OK id=\S* size=\d+")
-GUEST_REPORTS_FIRST_BOOT = [
-    qemu.Answer(LOGIN, "root"),
-    qemu.Answer(re.compile(r"Password:"), "linux"),  # the description's root password
-    qemu.Answer(
-        re.compile(r"root@debian-bookworm-jeos:~# "),
-        # FIRSTBOOT""-OK: the echoed command line must not look like the marker
-        # (starting the resize service waits for it if it is still running)
-        "systemctl start kiwi-like-resize.service; "
-        'echo FIRSTBOOT""-OK id=$(cat /etc/machine-id) size=$(findmnt -bno SIZE /) && poweroff',
-    ),
-]
+GUEST_REPORTS_FIRST_BOOT = qemu.root_shell(
+    "debian-bookworm-jeos",
+    # FIRSTBOOT""-OK: the echoed command line must not look like the marker
+    # (starting the resize service waits for it if it is still running)
+    "systemctl start kiwi-like-resize.service; "
+    'echo FIRSTBOOT""-OK id=$(cat /etc/machine-id) size=$(findmnt -bno SIZE /) && poweroff',
+)
 
 
 def _config(directory: Path) -> Path:
