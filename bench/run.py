@@ -19,6 +19,12 @@ Each run uses a fresh cache directory below --work (never the shared cache),
 so "cold" is really cold; the results and caches are removed afterwards
 unless --keep is given.
 
+--matrix oem,live,docker: instead of the scenarios, the build matrix (issue 19): those
+profiles built one after another (`system build --profile P` each) against the same
+profiles in one `system build-all`, both with the package cache filled by a first
+build-all and the root and initrd caches emptied before each; prints both wall times and
+their ratio.
+
 --against-kiwi: first builds the description with upstream KIWI NG 11.1.6 (bench/kiwi_reference.py:
 its own venv, a variant of the description that kiwi can build on this host, which
 kiwi-like then builds too) and adds kiwi's time and the ratios to the table.
@@ -179,6 +185,88 @@ def build(
     return figures
 
 
+def timed(argv: list[str], log: Path) -> float:
+    """Wall seconds of one kiwi-like command; exits the benchmark if it fails."""
+    os.sync()  # what earlier builds left is not charged to this one (see build())
+    started = time.monotonic()
+    done = subprocess.run(
+        argv, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, check=False,
+    )  # fmt: skip
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr.decode(errors="replace")[-3000:])
+        raise SystemExit(f"bench: build failed, see {log}")
+    return wall
+
+
+def run_matrix(args: argparse.Namespace) -> dict[str, Any]:
+    """The profiles one after another against one `system build-all` (see --matrix)."""
+    kiwi = [sys.executable, "-m", "kiwi_like"]
+    profiles = [p for p in args.matrix.split(",") if p]
+    work = Path(args.work).resolve() / "matrix"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cache = work / "cache"
+    description = str(Path(args.description).resolve())
+    selection = [option for profile in profiles for option in ("--profile", profile)]
+
+    def build_all(name: str) -> float:
+        argv = [
+            *kiwi, "--logfile", str(work / f"{name}.log"), "system", "build-all",
+            "--description", description, "--target-dir", str(work / name),
+            "--shared-cache-dir", str(cache), *selection,
+        ]  # fmt: skip
+        return timed(argv, work / f"{name}.log")
+
+    def derived_caches_emptied() -> None:
+        for derived in ("roots", "initrd"):
+            shutil.rmtree(cache / derived, ignore_errors=True)
+
+    report: dict[str, Any] = {
+        "machine": {"uptime_before": uptime(), "cpus": os.cpu_count()},
+        "description": description,
+        "profiles": profiles,
+    }
+    print("bench: matrix: filling the package cache (build-all) ...", file=sys.stderr, flush=True)
+    build_all("warm-up")
+    shutil.rmtree(work / "warm-up", ignore_errors=True)
+    derived_caches_emptied()
+    one_by_one: dict[str, float] = {}
+    for profile in profiles:
+        log = work / f"single-{profile}.log"
+        argv = [
+            *kiwi, "--profile", profile, "--logfile", str(log), "system", "build",
+            "--description", description, "--target-dir", str(work / "single" / profile),
+            "--shared-cache-dir", str(cache),
+        ]  # fmt: skip
+        one_by_one[profile] = timed(argv, log)
+        print(f"bench: matrix: {profile} alone {one_by_one[profile]:.1f} s", file=sys.stderr)
+    report["one_after_another"] = {**one_by_one, "total": sum(one_by_one.values())}
+    report["load_between"] = uptime()
+    derived_caches_emptied()
+    report["build_all"] = build_all("build-all")
+    report["ratio"] = report["build_all"] / report["one_after_another"]["total"]
+    report["machine"]["uptime_after"] = uptime()
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def format_matrix(report: dict[str, Any]) -> str:
+    singles = report["one_after_another"]
+    lines = [f"{profile} alone".ljust(26) + f"{singles[profile]:.1f} s".rjust(10)
+             for profile in report["profiles"]]  # fmt: skip
+    lines += [
+        "one after another".ljust(26) + f"{singles['total']:.1f} s".rjust(10),
+        "system build-all".ljust(26) + f"{report['build_all']:.1f} s".rjust(10),
+        "ratio".ljust(26) + f"{report['ratio']:.2f}".rjust(10),
+        f"load before: {report['machine']['uptime_before']}; "
+        f"after: {report['machine']['uptime_after']}",
+    ]
+    return "\n".join(lines)
+
+
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     kiwi = [sys.executable, "-m", "kiwi_like"]
     work = Path(args.work).resolve()
@@ -239,8 +327,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             report["scenarios"][name]["runs"].append(figures)
-            if not args.keep:
-                shutil.rmtree(target, ignore_errors=True)
+            # Results stay until the run ends: deleting a root and a disk image right
+            # before the next build (hard links into the cache, a discard on this
+            # machine's file system) was charged to that build.
         if not args.keep:
             shutil.rmtree(run_dir, ignore_errors=True)
     for scenario in report["scenarios"].values():
@@ -263,12 +352,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="build the description with KIWI NG 11.1.6 first and print the ratios",
     )
+    parser.add_argument(
+        "--matrix",
+        metavar="PROFILES",
+        help="comma-separated profiles: one after another against one system build-all",
+    )
     args = parser.parse_args(argv)
-    report = run_bench(args)
+    report = run_matrix(args) if args.matrix else run_bench(args)
     text = json.dumps(report, indent=2, sort_keys=True)
     if args.json:
         Path(args.json).write_text(text + "\n")
-    print(format_table(report))
+    print(format_matrix(report) if args.matrix else format_table(report))
     print()
     print(text)
     return 0

@@ -184,3 +184,20 @@ def test_kiwi_variant_is_what_kiwi_can_build_here(bench, tmp_path, kiwi):
                for s in r.iter("source")]  # fmt: skip
     host = bench.kiwi_reference.host_repositories()
     assert sources == [(suite, uri) for uri, suite, _components, _key in host]
+
+
+def test_the_matrix_report_compares_one_after_another_with_build_all(bench):
+    report = {
+        "profiles": ["oem", "docker"],
+        "one_after_another": {"oem": 50.0, "docker": 70.5, "total": 120.5},
+        "build_all": 90.375,
+        "ratio": 0.75,
+        "machine": {"uptime_before": "load average: 0.5", "uptime_after": "load average: 1.9"},
+    }
+    lines = bench.format_matrix(report).splitlines()
+    assert lines[0].split() == ["oem", "alone", "50.0", "s"]
+    assert lines[1].split() == ["docker", "alone", "70.5", "s"]
+    assert lines[2].split() == ["one", "after", "another", "120.5", "s"]
+    assert lines[3].split() == ["system", "build-all", "90.4", "s"]
+    assert lines[4].split() == ["ratio", "0.75"]
+    assert "0.5" in lines[5] and "1.9" in lines[5]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kiwi_like import timing
 from kiwi_like.create.boot.initrd import cached_initrd
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.errors import KiwiLikeError
@@ -79,3 +80,19 @@ def test_a_generator_that_writes_nothing_is_an_error(root: Path, tmp_path: Path)
     with pytest.raises(KiwiLikeError, match="dracut did not write /boot/initrd.img-6.1.0-99"):
         cached_initrd(root, KERNEL, "dracut", "live", tmp_path / "cache", lambda: None)
     assert not list((tmp_path / "cache").glob("**/*.img"))
+
+
+def test_the_initrd_time_is_recorded_in_the_initrd_stage(root: Path, tmp_path: Path) -> None:
+    """Disk and live initrds alike (the live ISO's once showed 0 s in the initrd stage)."""
+    recorder = timing.Recorder()
+    make = Maker(root)
+    with timing.recording(recorder):
+        cached_initrd(root, KERNEL, "initramfs-tools", "live", tmp_path / "cache", make)
+        (root / KERNEL.initrd.lstrip("/")).unlink()
+        cached_initrd(root, KERNEL, "initramfs-tools", "live", tmp_path / "cache", make)
+    recorded = [(step.name, step.stage, step.skipped) for step in recorder.steps]
+    assert recorded == [
+        ("initrd", "initrd", False),
+        ("initrd generation", "initrd", True),
+        ("initrd", "initrd", False),
+    ]

@@ -225,6 +225,7 @@ def test_stage_timings_and_memory_in_the_result_file(kiwi, repo, tmp_path):
     created = steps(first["create"])
     assert created["images.sh"]["stage"] == "config"
     assert created["package metadata"]["stage"] == "results"
+    assert created["checksum"]["stage"] == "results"  # the wait for the image's checksum
     assert first["prepare"]["root_cache"]["hit"] is False
     assert second["prepare"]["root_cache"]["hit"] is True
     assert steps(second["prepare"])["image packages"]["skipped"] is True
@@ -281,8 +282,50 @@ def test_kernel_modules_are_shared_by_hard_links_and_guarded(tmp_path):
     # writing into one through its link changes the cached file: the entry is discarded
     with second_module.open("ab") as stream:
         stream.write(b" patched")
-    assert not cache.restore("k", tmp_path / "third")
+    third = tmp_path / "third"
+    assert not cache.restore("k", third)
     assert cache.entries() == []
+    assert list(third.iterdir()) == []  # copied while the entry was checked: removed again
+
+
+def test_a_restored_root_is_the_stored_one(tmp_path):
+    """Linked trees are not walked again by the copy of the rest: the root directory's own
+    mode, owner and times, top-level links, the files copied out of a linked tree and
+    the nested linked tree all come back as stored."""
+    cache = RootCache(tmp_path / "cache", size_limit=1 << 30)
+    tree = tree_of(tmp_path / "tree", 1)
+    for relative, text in {
+        "usr/bin/tool": "#!/bin/sh\n",
+        "usr/lib/locale/locale-archive": "locales\n",
+        "var/lib/apt/lists/deb_Packages": "Package: x\n",
+        "var/lib/dpkg/status": "Package: x\n",
+        "etc/hostname": "cached\n",
+    }.items():
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).write_text(text)
+    (tree / "bin").symlink_to("usr/bin")
+    os.chown(tree / "etc/hostname", 1000, 100)
+    tree.chmod(0o750)
+    os.utime(tree, (1_000_000, 2_000_000))
+    assert cache.store("k", tree)
+    entry = cache.directory / "k/root"
+    restored = tmp_path / "restored"
+    assert cache.restore("k", restored)
+    assert strict_snapshot(restored) == strict_snapshot(entry)
+    top, stored = restored.stat(), entry.stat()
+    assert (top.st_mode, top.st_uid, top.st_gid, top.st_mtime_ns) == (
+        stored.st_mode, stored.st_uid, stored.st_gid, stored.st_mtime_ns,
+    )  # fmt: skip
+    assert stat.S_IMODE(top.st_mode) == 0o750
+
+    def inode(root: Path, relative: str) -> int:
+        return (root / relative).stat().st_ino
+
+    assert inode(restored, "usr/bin/tool") == inode(entry, "usr/bin/tool")
+    lists = "var/lib/apt/lists/deb_Packages"
+    assert inode(restored, lists) == inode(entry, lists)
+    for copied in ("usr/lib/locale/locale-archive", "var/lib/dpkg/status", "etc/hostname"):
+        assert inode(restored, copied) != inode(entry, copied)
 
 
 def test_a_mode_change_through_a_hard_link_discards_the_entry(tmp_path):

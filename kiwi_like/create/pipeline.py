@@ -112,6 +112,7 @@ def create_image(
                 results.stage(f"{basename}.changes").write_text(changes, encoding="utf-8")
             results.publish("image_changes", f"{basename}.changes", compress=True, shasum=False)
         results.publish("image_verified", f"{basename}.verified", shasum=False)
+        results.finish_checksums()  # its wait is a step of the metrics too
         results.metrics = {
             "prepare": load_prepare_metrics(root),
             "create": {"steps": recorder.as_json()},

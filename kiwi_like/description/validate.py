@@ -11,12 +11,15 @@ import copy
 import functools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import xmlschema
 from lxml import etree
 
 from kiwi_like.description.xmlload import LoadedXml
 from kiwi_like.errors import DescriptionError
+
+if TYPE_CHECKING:
+    import xmlschema
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 RNG_FILE = SCHEMA_DIR / "kiwi-like.rng"
@@ -30,6 +33,10 @@ def relaxng() -> etree.RelaxNG:
 
 @functools.cache
 def xsd() -> xmlschema.XMLSchema:
+    # Imported here: only a description RelaxNG rejected needs it, and its import
+    # costs a quarter of a second on every command.
+    import xmlschema
+
     return xmlschema.XMLSchema(str(XSD_FILE))
 
 

@@ -12,6 +12,7 @@ import hashlib
 import re
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kiwi_like import run as runner
@@ -242,8 +243,11 @@ class AptPackageManager(PackageManager):
     def metadata_fingerprint(self) -> dict[str, str] | None:
         """sha256 of each repository's InRelease (or Release) file and of its keyring."""
         fingerprint: dict[str, str] = {}
-        for repo in self.repos:
-            data = release_file(repo)
+        # One request per repository, all at once: sequential ones cost a round trip
+        # each before every build, cached or not.
+        with ThreadPoolExecutor(max_workers=max(1, len(self.repos))) as pool:
+            releases = list(pool.map(release_file, self.repos))
+        for repo, data in zip(self.repos, releases, strict=True):
             if data is None:
                 log.info("Root cache: no Release file for repository %s, not caching", repo.alias)
                 return None

@@ -23,9 +23,11 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -137,20 +139,43 @@ def copy_tree(
 
     The `linked` subtrees are hard-linked instead of copied when source and target
     are on one file system (see LINKED), except the `copied` files; the rest is
-    copied around them (`-n`).
+    copied around them (`-n`) without walking a linked top-level tree again.
     """
     target.mkdir(parents=True, exist_ok=True)
     same_fs = os.stat(source).st_dev == os.stat(target).st_dev
+    done: list[str] = []
     for relative in linked if same_fs else ():
         subtree = source / relative
         if subtree.is_dir() and not any(p.is_symlink() for p in _parents(source, relative)):
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             runner.run(["cp", "-al", str(subtree), str((target / relative).parent)])
+            done.append(relative)
     for relative in copied:
         path = target / relative
         if path.is_file() and not path.is_symlink() and path.stat().st_nlink > 1:
             path.unlink()  # the copy below puts a file of its own there
-    runner.run(["cp", "-a", "-n", "--reflink=auto", f"{source}/.", f"{target}/"])
+    whole = {relative for relative in done if "/" not in relative}
+    rest = [str(source / name) for name in sorted(os.listdir(source)) if name not in whole]
+    if rest:
+        runner.run(["cp", "-a", "-n", "--reflink=auto", *rest, f"{target}/"])
+    for relative in copied:
+        if Path(relative).parts[0] in whole and os.path.lexists(source / relative):
+            copy = ["cp", "-a", "--reflink=auto", str(source / relative), str(target / relative)]
+            runner.run(copy)
+    # the root directory itself, as `cp -a source/. target/` would have left it
+    info = os.lstat(source)
+    os.chown(target, info.st_uid, info.st_gid)
+    os.chmod(target, stat.S_IMODE(info.st_mode))
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _empty(directory: Path) -> None:
+    """Remove what a directory holds (a root copied from a discarded entry)."""
+    for child in directory.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def _parents(root: Path, relative: str) -> list[Path]:
@@ -233,13 +258,17 @@ class RootCache:
             if not (entry / ENTRY).is_file():
                 return False
             recorded = _entry_data(entry).get("linked_state")
-            intact = recorded == linked_state(entry / "root", LINKED)
-            if intact:
-                log.info("Root cache: reusing %s", entry)
+            # The entry's check (find, on the other core) runs while it is copied.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                state = pool.submit(linked_state, entry / "root", LINKED)
                 copy_tree(entry / "root", root, LINKED, COPIED)
+                intact = recorded == state.result()
+            if intact:
+                log.info("Root cache: reused %s", entry)
                 os.utime(entry / ENTRY)  # last used, for the eviction order
         if not intact:
             log.warning("Root cache: %s was changed through a hard link, discarded", entry.name)
+            _empty(root)
             with self._locked(exclusive=True):
                 shutil.rmtree(entry, ignore_errors=True)
         return intact

@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kiwi_like import reproducible
+from kiwi_like import reproducible, timing
 from kiwi_like.chroot import run_in_root
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.create.boot.tools import has_program
@@ -155,9 +155,10 @@ def make_dracut_initrd_outside(
     """An initrd made in the root (dracut runs there) and moved to `target`, readable by
     all (dracut writes 0600; a TFTP server must read network initrds)."""
     in_root = f"/boot/.kiwi-like-{target.stem}-{kernel.version}.img"
-    make_dracut_initrd(
-        root, kernel, in_root, add=add, filesystems=filesystems, what=what, extra=extra
-    )
+    with timing.step(f"{what} initrd", "initrd"):
+        make_dracut_initrd(
+            root, kernel, in_root, add=add, filesystems=filesystems, what=what, extra=extra
+        )
     shutil.move(resolve_in_root(root, in_root), target)
     target.chmod(0o644)
     return target

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from kiwi_like import timing
 from kiwi_like.chroot import Bind, run_in_root
 from kiwi_like.create.boot.kernel import Kernel
 from kiwi_like.log import log
@@ -49,10 +50,11 @@ def make_initrd(
     hook_copy.chmod(0o755)
     shutil.copyfile(boot_script, conf / "scripts" / boot_script.name)
     log.info("Making the %s initrd with the image's initramfs-tools", what)
-    run_in_root(
-        root,
-        ["mkinitramfs", "-d", CONF_IN_ROOT, "-o", f"{CONF_IN_ROOT}/initrd.img", kernel.version],
-        binds=[Bind(conf, CONF_IN_ROOT)],
-        private_tmp=True,
-    )
+    with timing.step(f"{what} initrd", "initrd"):
+        run_in_root(
+            root,
+            ["mkinitramfs", "-d", CONF_IN_ROOT, "-o", f"{CONF_IN_ROOT}/initrd.img", kernel.version],
+            binds=[Bind(conf, CONF_IN_ROOT)],
+            private_tmp=True,
+        )
     return conf / "initrd.img"

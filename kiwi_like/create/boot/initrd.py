@@ -149,17 +149,18 @@ def cached_initrd(
 ) -> None:
     """kernel.initrd from the initrd cache in `cache_dir` (None: no cache) if the root and
     `selection` (what the initrd is for) made one before, else from `make`, then kept."""
-    target = resolve_in_root(root, kernel.initrd)
-    cache = InitrdCache(cache_dir) if cache_dir is not None else None
-    epoch = reproducible.source_date_epoch()  # a reproducible initrd has its times
-    if epoch is not None:
-        selection = f"{selection}+epoch={epoch}"
-    key = initrd_key(root, kernel.version, tool, selection) if cache else None
-    if cache and key and cache.fetch(key, target):
-        timing.skipped("initrd generation", "initrd")
-        return
-    make()
-    if not target.is_file():
-        raise KiwiLikeError(f"{tool} did not write {kernel.initrd}")
-    if cache and key:
-        cache.store(key, target)
+    with timing.step("initrd", "initrd"):  # the disk's and the live ISO's alike
+        target = resolve_in_root(root, kernel.initrd)
+        cache = InitrdCache(cache_dir) if cache_dir is not None else None
+        epoch = reproducible.source_date_epoch()  # a reproducible initrd has its times
+        if epoch is not None:
+            selection = f"{selection}+epoch={epoch}"
+        key = initrd_key(root, kernel.version, tool, selection) if cache else None
+        if cache and key and cache.fetch(key, target):
+            timing.skipped("initrd generation", "initrd")
+            return
+        make()
+        if not target.is_file():
+            raise KiwiLikeError(f"{tool} did not write {kernel.initrd}")
+        if cache and key:
+            cache.store(key, target)

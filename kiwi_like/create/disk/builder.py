@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kiwi_like import timing
+from kiwi_like.background import beside
 from kiwi_like.create.boot import filesystems
 from kiwi_like.create.boot.filesystems import MIB, root_minimum, round_up
 from kiwi_like.create.boot.tree import ESP_MOUNTPOINT, excluded_paths, parked, tree_size
@@ -178,6 +179,20 @@ def _assemble(
     return table.read_table(image)
 
 
+def _boot_images(
+    root: Path, settings: DiskSettings, ids: Identities, work: Path
+) -> grub.BootImages:
+    with step("making the GRUB images"), timing.step("GRUB images", "bootloader"):
+        return grub.make_boot_images(
+            root,
+            grub_firmwares(settings),
+            early_config(ids.root_uuid, overlay_mark(settings, ids)),
+            work,
+            settings.secure_boot,
+            OVERLAY_GRUB_MODULES if settings.overlay is not None else (),
+        )
+
+
 def build_disk(
     build: ResolvedBuild,
     root: Path,
@@ -202,20 +217,14 @@ def build_disk(
         )
     with timing.step("disk hooks", "config"):
         run_disk_hooks(build, root)
-    root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))
-    if settings.overlay is None:
-        plan_layout(settings, ids, root_min)  # a too small <size> fails before the slow steps
     with tempfile.TemporaryDirectory(dir=scratch, prefix="kiwi-like-disk-") as name:
         work = Path(name)
-        with step("making the GRUB images"), timing.step("GRUB images", "bootloader"):
-            boot = grub.make_boot_images(
-                root,
-                grub_firmwares(settings),
-                early_config(ids.root_uuid, overlay_mark(settings, ids)),
-                work,
-                settings.secure_boot,
-                OVERLAY_GRUB_MODULES if settings.overlay is not None else (),
-            )
+        # GRUB's images (the image's grub-mkimage) are made while the root is measured
+        with beside(_boot_images, root, settings, ids, work) as boot_images:
+            root_min = root_minimum(tree_size(root, excluded_paths(root, settings.efi)))
+            if settings.overlay is None:
+                plan_layout(settings, ids, root_min)  # a too small <size> fails before mkfs
+            boot = boot_images.result()
         create_options = settings.create_options
         in_place = settings.overlay is None and filesystems.can_make_in_place(
             settings.filesystem, create_options

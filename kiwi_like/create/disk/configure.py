@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiwi_like import timing
 from kiwi_like.create.boot import resize
 from kiwi_like.create.boot.grub import install_grub_modules
 from kiwi_like.create.boot.initrd import generate_initrd
@@ -38,5 +37,4 @@ def configure_root(
         resize.install_resize(root)
     else:
         resize.remove_resize(root)
-    with timing.step("initrd", "initrd"):
-        generate_initrd(root, settings, kernel, initrd_modules, cache_dir)
+    generate_initrd(root, settings, kernel, initrd_modules, cache_dir)
