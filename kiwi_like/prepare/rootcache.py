@@ -27,13 +27,13 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kiwi_like import __version__, buildservice, leftovers
 from kiwi_like import run as runner
+from kiwi_like.background import beside
 from kiwi_like.description import ResolvedBuild
 from kiwi_like.installer import PackageManager
 from kiwi_like.log import log
@@ -259,8 +259,7 @@ class RootCache:
                 return False
             recorded = _entry_data(entry).get("linked_state")
             # The entry's check (find, on the other core) runs while it is copied.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                state = pool.submit(linked_state, entry / "root", LINKED)
+            with beside(linked_state, entry / "root", LINKED) as state:
                 copy_tree(entry / "root", root, LINKED, COPIED)
                 intact = recorded == state.result()
             if intact:
