@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -160,20 +161,8 @@ def build(
         "--description", str(description), "--target-dir", str(target),
         "--shared-cache-dir", str(cache),
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    # Write back what earlier builds and their clean-up left (with `-o discard` the freed
-    # blocks of a deleted root are discarded at the next journal commit), so that it is
-    # not charged to this build.
-    os.sync()
     load_before = uptime()
-    started = time.monotonic()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _stderr = process.stderr.read() if process.stderr else b""
-    _pid, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.stderr.write(_stderr.decode(errors="replace")[-3000:])
-        raise SystemExit(f"bench: build failed, see {log}")
+    wall, usage = timed(argv, log)
     result = json.loads((target / RESULT_FILE).read_text())
     figures = stage_figures(result)
     figures.update(
@@ -185,19 +174,22 @@ def build(
     return figures
 
 
-def timed(argv: list[str], log: Path) -> float:
-    """Wall seconds of one kiwi-like command; exits the benchmark if it fails."""
-    os.sync()  # what earlier builds left is not charged to this one (see build())
+def timed(argv: list[str], log: Path) -> tuple[float, resource.struct_rusage]:
+    """Wall seconds and resource use of one kiwi-like command; exits the benchmark if it fails."""
+    # Write back what earlier builds and their clean-up left (with `-o discard` the freed
+    # blocks of a deleted root are discarded at the next journal commit), so that it is
+    # not charged to this build.
+    os.sync()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     started = time.monotonic()
-    done = subprocess.run(
-        argv, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, check=False,
-    )  # fmt: skip
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = process.stderr.read() if process.stderr else b""
+    _pid, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr.decode(errors="replace")[-3000:])
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.stderr.write(stderr.decode(errors="replace")[-3000:])
         raise SystemExit(f"bench: build failed, see {log}")
-    return wall
+    return wall, usage
 
 
 def run_matrix(args: argparse.Namespace) -> dict[str, Any]:
@@ -217,7 +209,7 @@ def run_matrix(args: argparse.Namespace) -> dict[str, Any]:
             "--description", description, "--target-dir", str(work / name),
             "--shared-cache-dir", str(cache), *selection,
         ]  # fmt: skip
-        return timed(argv, work / f"{name}.log")
+        return timed(argv, work / f"{name}.log")[0]
 
     def derived_caches_emptied() -> None:
         for derived in ("roots", "initrd"):
@@ -240,7 +232,7 @@ def run_matrix(args: argparse.Namespace) -> dict[str, Any]:
             "--description", description, "--target-dir", str(work / "single" / profile),
             "--shared-cache-dir", str(cache),
         ]  # fmt: skip
-        one_by_one[profile] = timed(argv, log)
+        one_by_one[profile] = timed(argv, log)[0]
         print(f"bench: matrix: {profile} alone {one_by_one[profile]:.1f} s", file=sys.stderr)
     report["one_after_another"] = {**one_by_one, "total": sum(one_by_one.values())}
     report["load_between"] = uptime()
