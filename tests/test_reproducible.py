@@ -51,7 +51,6 @@ BASENAME = "Debian-Bookworm-JeOS.x86_64-1.0.0"
 # the root and the initrd built anew by both builds; packages from the shared apt cache
 NO_CACHES = "cache:\n  root_cache_size: 0\n  initrd_cache: false\n"
 EPOCH = "1700000000"
-LOGIN = re.compile(r"^debian-bookworm-jeos login:", re.MULTILINE)
 FIRSTBOOT = re.compile(r"FIRSTBOOT-OK id=\S* size=\d+")
 GUEST_REPORTS_FIRST_BOOT = qemu.root_shell(
     "debian-bookworm-jeos",
